@@ -1,0 +1,13 @@
+-- Marks a pending message delivered and appends its one receipt to the outbox. Returns deliveredAt.
+local function settle(mkey, inbox, outbox, id, r)
+  local now = r.now
+  local token, data = unpack(redis.call('HMGET', mkey, 't', 'd'))
+  redis.call('HSET', mkey, 'st', 'd', 'at', now)
+  redis.call('HDEL', mkey, 'd')
+  redis.call('PEXPIRE', mkey, r.retentionMs)
+  redis.call('LREM', inbox, 1, id)
+  redis.call('XADD', outbox, '*', 'e', cjson.encode({
+    type = 'receipt', id = id, token = token, data = data, deliveredAt = now, nodeId = r.nodeId, socketId = r.socketId,
+  }))
+  return now
+end

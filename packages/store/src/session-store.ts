@@ -1,0 +1,447 @@
+import { randomBytes } from 'node:crypto';
+import stringify from 'safe-stable-stringify';
+import { storeError, type StoreErrorCode } from './errors.js';
+import { Keys, type SessionKeys } from './keys.js';
+import { decodeOutboxEntry } from './outbox.js';
+import type { RedisClient } from './redis.js';
+import { defineScripts } from './scripts.js';
+import type {
+  Connection,
+  MessageInfo,
+  OutboxItem,
+  PendingMessage,
+  Protocol,
+  SessionEvent,
+  SessionRecord,
+} from './types.js';
+
+export interface SessionStoreOptions {
+  /** The client every command goes through (a single Redis or a Cluster). Not closed by the store. */
+  redis: RedisClient;
+  /** Prefix of every key. Default `'ios'`. */
+  prefix?: string;
+  /**
+   * Number of hash-tagged buckets sessions are spread over. Every node of a cluster must use the same
+   * value (checked at start). Default 64.
+   */
+  buckets?: number;
+  /** How long a delivered or expired message's status stays queryable. Default 600000 (10 min). */
+  statusRetentionMs?: number;
+}
+
+export const storeDefaults = { prefix: 'ios', buckets: 64, statusRetentionMs: 600_000 } as const;
+
+export interface ConnectInput {
+  token: string;
+  socketId: string;
+  instance: string;
+  protocol: Protocol;
+}
+
+export interface ConnectResult {
+  /** The session lifetime this connection joined or started. */
+  sid: string;
+  started: boolean;
+  /** Set when the previous lifetime's grace had run out unswept: it was ended by this call. */
+  ended?: SessionEvent;
+  /** Set when this call started the session. */
+  startedEvent?: SessionEvent;
+  data: unknown;
+  /** Messages still waiting for an acknowledgement, oldest first: send them to the new connection. */
+  pending: PendingMessage[];
+  /** The socket had already been registered (a retried call). */
+  duplicate: boolean;
+}
+
+export interface PushInput {
+  token: string;
+  data: unknown;
+  /** Message id; generated when absent. Pushing the same id again is a no-op that returns the same message. */
+  id?: string;
+  ttlMs: number;
+}
+
+export type PushResult =
+  | { stored: true; duplicate: boolean; id: string; ts: number; connections: number }
+  | { stored: false; reason: 'no_session' | 'id_conflict' };
+
+export interface AckInput {
+  token: string;
+  nodeId: string;
+  socketId: string;
+}
+
+export type AckResult =
+  | { settled: true; duplicate: boolean; id: string; deliveredAt: number }
+  | { settled: false; code: StoreErrorCode };
+
+export interface SessionPage {
+  sessions: SessionRecord[];
+  /** Cursor of the next page, or null after the last one. */
+  next: string | null;
+}
+
+/** Session state of the whole cluster, in Redis. Every mutation is one Lua script. */
+export class SessionStore {
+  readonly keys: Keys;
+  readonly redis: RedisClient;
+  readonly statusRetentionMs: number;
+
+  constructor(options: SessionStoreOptions) {
+    this.redis = options.redis;
+    this.keys = new Keys(options.prefix ?? storeDefaults.prefix, options.buckets ?? storeDefaults.buckets);
+    this.statusRetentionMs = options.statusRetentionMs ?? storeDefaults.statusRetentionMs;
+    defineScripts(this.redis);
+  }
+
+  /** Checks that every node of the cluster agrees on the bucket count (the first node to start sets it). */
+  async verifyLayout(): Promise<void> {
+    await this.redis.hsetnx(this.keys.config, 'buckets', this.keys.bucketCount);
+    const stored = Number(await this.redis.hget(this.keys.config, 'buckets'));
+    if (stored !== this.keys.bucketCount) {
+      throw new Error(
+        `this cluster (key prefix '${this.keys.prefix}') uses ${stored} buckets but this node was started with ` +
+          `${this.keys.bucketCount}: start every node with the same bucket count, or use another KEY_PREFIX`,
+      );
+    }
+  }
+
+  static newSessionId(): string {
+    return randomBytes(12).toString('base64url');
+  }
+
+  /** Message ids carry their bucket so that a status lookup finds the message in one read. */
+  newMessageId(token: string): string {
+    return `${this.keys.bucketOf(token).toString(36)}.${randomBytes(12).toString('base64url')}`;
+  }
+
+  async connect(input: ConnectInput): Promise<ConnectResult> {
+    const k = this.keys.session(input.token);
+    const sid = SessionStore.newSessionId();
+    const reply = (await this.redis.iosConnect(
+      ...sessionKeyList(k),
+      input.token,
+      input.socketId,
+      `${input.instance}|${input.protocol}`,
+      sid,
+      k.messagePrefix,
+      this.statusRetentionMs,
+    )) as [number, string, string, string, string, number, ...string[]];
+    const [code, currentSid, endedSid, endedSocketId, data, count] = reply;
+    const pending: PendingMessage[] = [];
+    for (let i = 0; i < count; i++) {
+      const at = 6 + i * 3;
+      pending.push({ id: reply[at] as string, data: parseJson(reply[at + 1] as string), ts: Number(reply[at + 2]) });
+    }
+    const result: ConnectResult = {
+      sid: currentSid,
+      started: code === 1 || code === 2,
+      data: parseJson(data),
+      pending,
+      duplicate: code === 3,
+    };
+    const at = Date.now();
+    if (code === 2) {
+      result.ended = {
+        type: 'session.ended',
+        token: input.token,
+        sid: endedSid,
+        id: endedSocketId,
+        status: 0,
+        at,
+        reason: 'grace',
+      };
+    }
+    if (result.started) {
+      result.startedEvent = {
+        type: 'session.started',
+        token: input.token,
+        sid: currentSid,
+        id: input.socketId,
+        status: 1,
+        at,
+      };
+    }
+    return result;
+  }
+
+  /** @returns `'grace'` when this was the session's last connection, `'remaining'`, or `'unknown'`. */
+  async disconnect(input: {
+    token: string;
+    socketId: string;
+    graceMs: number;
+  }): Promise<'grace' | 'remaining' | 'unknown'> {
+    const k = this.keys.session(input.token);
+    const code = await this.redis.iosDisconnect(
+      k.session,
+      k.graceMarker,
+      k.due,
+      input.token,
+      input.socketId,
+      input.graceMs,
+    );
+    return code === 1 ? 'grace' : code === 0 ? 'remaining' : 'unknown';
+  }
+
+  /** Removes every connection a dead node instance held in one session. @returns how many. */
+  async reapConnections(input: { token: string; instance: string; graceMs: number }): Promise<number> {
+    const k = this.keys.session(input.token);
+    return this.redis.iosReapConnections(
+      k.session,
+      k.graceMarker,
+      k.due,
+      input.token,
+      input.instance,
+      input.graceMs,
+    );
+  }
+
+  /** Ends the due sessions of one bucket. Returns the `session.ended` events of the sessions this call ended. */
+  async expireDue(bucket: number, limit = 200): Promise<SessionEvent[]> {
+    const b = this.keys.bucket(bucket);
+    const flat = await this.redis.iosExpireSessions(b.due, b.all, b.outbox, b.tag, limit, this.statusRetentionMs);
+    const at = Date.now();
+    const ended: SessionEvent[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      ended.push({
+        type: 'session.ended',
+        token: flat[i] as string,
+        sid: flat[i + 1] as string,
+        id: flat[i + 2] as string,
+        status: 0,
+        at,
+        reason: 'grace',
+      });
+    }
+    return ended;
+  }
+
+  /** Stores data on a live session. @returns false when there is no such session. */
+  async setData(token: string, data: unknown): Promise<boolean> {
+    return (await this.redis.iosSetData(this.keys.session(token).session, JSON.stringify(data ?? null))) === 1;
+  }
+
+  /** Ends a session now. @returns its `session.ended` event, or null when there was no session. */
+  async logout(token: string): Promise<SessionEvent | null> {
+    const k = this.keys.session(token);
+    const reply = (await this.redis.iosLogout(
+      ...sessionKeyList(k),
+      token,
+      k.messagePrefix,
+      this.statusRetentionMs,
+    )) as [number, string?, string?];
+    if (reply[0] !== 1) return null;
+    return {
+      type: 'session.ended',
+      token,
+      sid: reply[1] ?? '',
+      id: reply[2] ?? '',
+      status: 0,
+      at: Date.now(),
+      reason: 'logout',
+    };
+  }
+
+  async getSession(token: string): Promise<SessionRecord | null> {
+    return parseSession(token, await this.redis.hgetall(this.keys.session(token).session));
+  }
+
+  async getSessions(options: { cursor?: string | null; limit?: number } = {}): Promise<SessionPage> {
+    const limit = Math.max(1, Math.min(options.limit ?? 100, 1000));
+    let [bucket, after] = decodeCursor(options.cursor, this.keys.bucketCount);
+    const tokens: string[] = [];
+    while (bucket < this.keys.bucketCount && tokens.length < limit) {
+      const want = limit - tokens.length;
+      const page = await this.redis.zrangebylex(
+        this.keys.bucket(bucket).all,
+        after === '' ? '-' : `(${after}`,
+        '+',
+        'LIMIT',
+        0,
+        want,
+      );
+      tokens.push(...page);
+      if (page.length < want) {
+        bucket += 1;
+        after = '';
+      } else {
+        after = page[page.length - 1] ?? '';
+      }
+    }
+    const records = await Promise.all(tokens.map((token) => this.getSession(token)));
+    const done = bucket >= this.keys.bucketCount;
+    return {
+      sessions: records.filter((r): r is SessionRecord => r !== null),
+      next: done ? null : encodeCursor(bucket, after),
+    };
+  }
+
+  async countSessions(): Promise<number> {
+    const counts = await Promise.all(
+      Array.from({ length: this.keys.bucketCount }, (_, b) => this.redis.zcard(this.keys.bucket(b).all)),
+    );
+    return counts.reduce((a, c) => a + c, 0);
+  }
+
+  async push(input: PushInput): Promise<PushResult> {
+    const k = this.keys.session(input.token);
+    const id = input.id ?? this.newMessageId(input.token);
+    const reply = await this.redis.iosPush(
+      k.session,
+      k.inbox,
+      k.messagePrefix + id,
+      input.token,
+      id,
+      canonicalJson(input.data),
+      input.ttlMs,
+      this.statusRetentionMs,
+      k.messagePrefix,
+    );
+    const [code, ts, connections] = reply as [number, number?, number?];
+    if (code === 0) return { stored: false, reason: 'no_session' };
+    if (code < 0) return { stored: false, reason: 'id_conflict' };
+    return { stored: true, duplicate: code === 2, id, ts: ts ?? Date.now(), connections: connections ?? 0 };
+  }
+
+  async ack(id: string, input: AckInput): Promise<AckResult> {
+    const k = this.keys.session(input.token);
+    const [code, at] = (await this.redis.iosAck(
+      k.messagePrefix + id,
+      k.inbox,
+      k.outbox,
+      id,
+      input.token,
+      input.nodeId,
+      input.socketId,
+      this.statusRetentionMs,
+    )) as [number, number?];
+    if (code < 0) return { settled: false, code: code as StoreErrorCode };
+    return { settled: true, duplicate: code === 0, id, deliveredAt: at ?? 0 };
+  }
+
+  /** The seed's receipt: settles the oldest pending message of the session whose data equals `data`. */
+  async ackByData(data: unknown, input: AckInput): Promise<AckResult> {
+    const k = this.keys.session(input.token);
+    const reply = (await this.redis.iosAckByData(
+      k.inbox,
+      k.outbox,
+      canonicalJson(data),
+      input.nodeId,
+      input.socketId,
+      this.statusRetentionMs,
+      k.messagePrefix,
+      1000,
+    )) as [number, string?, number?];
+    if (reply[0] !== 1) return { settled: false, code: reply[0] as StoreErrorCode };
+    return { settled: true, duplicate: false, id: reply[1] ?? '', deliveredAt: Number(reply[2]) };
+  }
+
+  async messageStatus(id: string): Promise<MessageInfo | null> {
+    const home = Number.parseInt(id.slice(0, id.indexOf('.')), 36);
+    const order = Number.isInteger(home) && home >= 0 && home < this.keys.bucketCount ? [home] : [];
+    for (const b of order) {
+      const info = await this.#readMessage(b, id);
+      if (info) return info;
+    }
+    // Ids chosen by the pusher carry no bucket: look in every bucket at once.
+    const all = await Promise.all(
+      Array.from({ length: this.keys.bucketCount }, (_, b) => (b === home ? null : this.#readMessage(b, id))),
+    );
+    return all.find((info) => info) ?? null;
+  }
+
+  async #readMessage(bucket: number, id: string): Promise<MessageInfo | null> {
+    const [token, st, exp, at] = await this.redis.hmget(this.keys.message(bucket, id), 't', 'st', 'exp', 'at');
+    if (!token) return null;
+    if (st === 'd') return { id, token, status: 'delivered', deliveredAt: Number(at) };
+    if (st === 'p' && Number(exp) > Date.now()) return { id, token, status: 'pending' };
+    return { id, token, status: 'expired' };
+  }
+
+  /** Outbox entries of a bucket older than `olderThanMs` (left behind by a node that died before relaying). */
+  async readStaleOutbox(bucket: number, olderThanMs: number, count = 500): Promise<OutboxItem[]> {
+    const entries = await this.redis.xrange(
+      this.keys.bucket(bucket).outbox,
+      '-',
+      String(Date.now() - olderThanMs),
+      'COUNT',
+      count,
+    );
+    return entries.map(([entryId, fields]) => decodeOutboxEntry(bucket, entryId, fields[1] ?? 'null'));
+  }
+
+  /** Deletes relayed outbox entries. */
+  async deleteOutbox(bucket: number, entryIds: string[]): Promise<void> {
+    if (entryIds.length > 0) await this.redis.xdel(this.keys.bucket(bucket).outbox, ...entryIds);
+  }
+
+  /** Reads the newest outbox entries of a bucket (used right after a script appended them). */
+  async readOutbox(bucket: number, count = 1000): Promise<OutboxItem[]> {
+    const entries = await this.redis.xrange(this.keys.bucket(bucket).outbox, '-', '+', 'COUNT', count);
+    return entries.map(([entryId, fields]) => decodeOutboxEntry(bucket, entryId, fields[1] ?? 'null'));
+  }
+}
+
+function sessionKeyList(k: SessionKeys): [string, string, string, string, string, string] {
+  return [k.session, k.inbox, k.graceMarker, k.due, k.all, k.outbox];
+}
+
+/** JSON with sorted keys: equal data gives equal text, whoever serialised it. */
+export function canonicalJson(data: unknown): string {
+  return stringify(data ?? null) ?? 'null';
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined || text === '') return null;
+  return JSON.parse(text) as unknown;
+}
+
+function parseSession(token: string, h: Record<string, string>): SessionRecord | null {
+  if (h.sid === undefined) return null;
+  const connections: Connection[] = [];
+  for (const [field, value] of Object.entries(h)) {
+    if (!field.startsWith('c:')) continue;
+    const bar = value.lastIndexOf('|');
+    const instance = value.slice(0, bar);
+    connections.push({
+      id: field.slice(2),
+      instance,
+      nodeId: nodeIdOf(instance),
+      protocol: value.slice(bar + 1) === '2' ? 2 : 1,
+    });
+  }
+  const record: SessionRecord = {
+    token,
+    sid: h.sid,
+    createdAt: Number(h.t0),
+    connections,
+    data: parseJson(h.d),
+    status: connections.length > 0 ? 'connected' : 'grace',
+  };
+  if (connections.length === 0 && h.g) record.graceUntil = Number(h.g);
+  return record;
+}
+
+/** A node instance is `<NODE_ID>~<per-start suffix>`. */
+export function nodeIdOf(instance: string): string {
+  const tilde = instance.lastIndexOf('~');
+  return tilde < 0 ? instance : instance.slice(0, tilde);
+}
+
+function encodeCursor(bucket: number, after: string): string {
+  return Buffer.from(JSON.stringify([bucket, after])).toString('base64url');
+}
+
+function decodeCursor(cursor: string | null | undefined, buckets: number): [number, string] {
+  if (!cursor) return [0, ''];
+  try {
+    const [bucket, after] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [unknown, unknown];
+    if (Number.isInteger(bucket) && (bucket as number) >= 0 && (bucket as number) < buckets && typeof after === 'string')
+      return [bucket as number, after];
+  } catch {
+    // fall through
+  }
+  throw new RangeError('invalid cursor');
+}
+
+export { storeError };
