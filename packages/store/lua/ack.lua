@@ -5,7 +5,7 @@
   ARGV[1] message id   ARGV[2] token of the acknowledging connection   ARGV[3] node id   ARGV[4] socket id
   ARGV[5] status retention ms
 
-  Result: { 1, deliveredAt } settled now; { 0, deliveredAt } already delivered (a duplicate ack);
+  Result: { 1, deliveredAt, outbox entry id, data } settled now; { 0, deliveredAt } already delivered (a duplicate ack);
           { -1 } unknown message; { -2 } another token's message; { -3 } expired
   Side effects: one `receipt` entry in the outbox (code 1 only).
 ]]
@@ -28,5 +28,6 @@ local now = nowMs()
 if st ~= 'p' or tonumber(exp) <= now then
   return { -3 }
 end
-return { 1, settle(mkey, inbox, outbox, id,
-  { now = now, nodeId = ARGV[3], socketId = ARGV[4], retentionMs = tonumber(ARGV[5]) }) }
+local at, entry, data = settle(mkey, inbox, outbox, id,
+  { now = now, nodeId = ARGV[3], socketId = ARGV[4], retentionMs = tonumber(ARGV[5]) })
+return { 1, at, entry, data }

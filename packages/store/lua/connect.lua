@@ -6,7 +6,8 @@
   ARGV[1] token   ARGV[2] socket id   ARGV[3] connection value "<instance>|<protocol>"
   ARGV[4] id for a new session   ARGV[5] message key prefix   ARGV[6] status retention ms
 
-  Result: { code, sid, endedSid or '', endedSocketId or '', data or '', pendingCount, id1, data1, ts1, id2, … }
+  Result: { code, sid, endedSid or '', endedSocketId or '', data or '', startedEntry or '', endedEntry or '',
+            pendingCount, id1, data1, ts1, id2, … }  (entries: ids of the outbox entries this call appended)
     code 0: joined the live session (a running grace is cancelled)
     code 1: started a new session
     code 2: the previous lifetime's grace had run out before any sweeper ended it: ended it, started a new one
@@ -24,15 +25,15 @@ local retentionMs = tonumber(ARGV[6])
 local now = nowMs()
 local field = 'c:' .. socketId
 
-local code, endedSid, endedId = 0, '', ''
+local code, endedSid, endedId, startedEntry, endedEntry = 0, '', '', '', ''
 if redis.call('EXISTS', k.session) == 1 then
   if redis.call('HEXISTS', k.session, field) == 1 then
-    return { 3, redis.call('HGET', k.session, 'sid'), '', '', '', 0 }
+    return { 3, redis.call('HGET', k.session, 'sid'), '', '', '', '', '', 0 }
   end
   local n, g = unpack(redis.call('HMGET', k.session, 'n', 'g'))
   if tonumber(n) == 0 and g and tonumber(g) <= now then
     endedId = redis.call('HGET', k.session, 'lc') or ''
-    endedSid = endSession(k, token, 'grace', now, retentionMs)
+    endedSid, endedEntry = endSession(k, token, 'grace', now, retentionMs)
     code = 2
   end
 else
@@ -42,7 +43,7 @@ end
 if code ~= 0 then
   redis.call('HSET', k.session, 'sid', newSid, 't0', now, 'n', 1, 'fc', socketId, field, value)
   redis.call('ZADD', k.all, 0, token)
-  redis.call('XADD', k.outbox, '*', 'e', cjson.encode({
+  startedEntry = redis.call('XADD', k.outbox, '*', 'e', cjson.encode({
     type = 'session.started', token = token, sid = newSid, id = socketId, status = 1, at = now,
   }))
 else
@@ -55,7 +56,7 @@ else
 end
 
 local result = { code, redis.call('HGET', k.session, 'sid'), endedSid, endedId,
-                 redis.call('HGET', k.session, 'd') or '', 0 }
+                 redis.call('HGET', k.session, 'd') or '', startedEntry, endedEntry, 0 }
 local count = 0
 for _, id in ipairs(redis.call('LRANGE', k.inbox, 0, -1)) do
   local mkey = k.msgPrefix .. id
@@ -69,5 +70,5 @@ for _, id in ipairs(redis.call('LRANGE', k.inbox, 0, -1)) do
     redis.call('LREM', k.inbox, 1, id)
   end
 end
-result[6] = count
+result[8] = count
 return result

@@ -6,7 +6,7 @@
   ARGV[1] bucket key tag (session keys are <tag>:s:<token>, …)   ARGV[2] most sessions to end in this call
   ARGV[3] status retention ms
 
-  Result: flat triples token, sid, lastSocketId of the sessions ended now
+  Result: flat quadruples token, sid, lastSocketId, outbox entry id of the sessions ended now
   Side effects: one `session.ended` event per ended session in the outbox; stale due entries are dropped
   or moved to the session's real deadline.
 ]]
@@ -25,10 +25,11 @@ for _, token in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT'
   elseif tonumber(g) > now then
     redis.call('ZADD', k.due, g, token)
   else
-    local sid = endSession(k, token, 'grace', now, retentionMs)
+    local sid, entry = endSession(k, token, 'grace', now, retentionMs)
     ended[#ended + 1] = token
     ended[#ended + 1] = sid
     ended[#ended + 1] = lc or ''
+    ended[#ended + 1] = entry
   end
 end
 return ended

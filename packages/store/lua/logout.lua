@@ -5,7 +5,7 @@
   KEYS[4] due zset       KEYS[5] all zset     KEYS[6] outbox stream
   ARGV[1] token   ARGV[2] message key prefix   ARGV[3] status retention ms
 
-  Result: { 1, sid, lastSocketId } when the session was ended, { 0 } when there was none
+  Result: { 1, sid, lastSocketId, outbox entry id } when the session was ended, { 0 } when there was none
   Side effects: one `session.ended` event (reason logout) in the outbox.
 ]]
 --- @include "now"
@@ -18,5 +18,5 @@ if redis.call('EXISTS', k.session) == 0 then
 end
 local lastId = redis.call('HGET', k.session, 'lc') or redis.call('HGET', k.session, 'fc') or ''
 redis.call('HSET', k.session, 'lc', lastId)
-local sid = endSession(k, ARGV[1], 'logout', nowMs(), tonumber(ARGV[3]))
-return { 1, sid, lastId }
+local sid, entry = endSession(k, ARGV[1], 'logout', nowMs(), tonumber(ARGV[3]))
+return { 1, sid, lastId, entry }

@@ -39,7 +39,10 @@ export class BackgroundLoop {
       .catch((error: unknown) => {
         this.#failures += 1;
         this.options.onError?.(error);
-        this.options.logger.warn({ err: error, loop: this.options.name }, `${this.options.name} failed; will retry`);
+        this.options.logger.warn(
+          { err: error, loop: this.options.name },
+          `${this.options.name} failed; will retry`,
+        );
       })
       .finally(() => {
         this.#running = undefined;

@@ -1,6 +1,13 @@
 export { Keys, type BucketKeys, type SessionKeys } from './keys.js';
 export { bucketOf, fnv1a } from './hash.js';
-export { openRedis, isCluster, primaries, type RedisClient, type RedisTarget, type ConnectOptions } from './redis.js';
+export {
+  openRedis,
+  isCluster,
+  primaries,
+  type RedisClient,
+  type RedisTarget,
+  type ConnectOptions,
+} from './redis.js';
 export { defineScripts, loadScript, scriptSpecs, type ScriptName } from './scripts.js';
 export { StoreError, StoreErrorCode, storeError } from './errors.js';
 export {
@@ -16,8 +23,15 @@ export {
   type AckInput,
   type AckResult,
   type SessionPage,
+  type EventItem,
+  type ReceiptItem,
 } from './session-store.js';
-export { NodeRegistry, reapDeadNodes, nodeRegistryDefaults, type NodeRegistryOptions } from './node-registry.js';
+export {
+  NodeRegistry,
+  reapDeadNodes,
+  nodeRegistryDefaults,
+  type NodeRegistryOptions,
+} from './node-registry.js';
 export { Sweeper, sweeperDefaults, type SweeperOptions } from './sweeper.js';
 export { ExpiryNotifications, type NotificationMode } from './expiry-notifications.js';
 export { BackgroundLoop } from './background-loop.js';

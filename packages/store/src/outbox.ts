@@ -10,7 +10,10 @@ export function decodeOutboxEntry(bucket: number, entryId: string, json: string)
   const raw = JSON.parse(json) as (SessionEvent & { type: SessionEvent['type'] }) | RawReceipt;
   if (raw.type === 'receipt') {
     const { type: _type, data, ...rest } = raw;
-    const receipt: Receipt = { ...rest, data: typeof data === 'string' ? (JSON.parse(data) as unknown) : null };
+    const receipt: Receipt = {
+      ...rest,
+      data: typeof data === 'string' ? (JSON.parse(data) as unknown) : null,
+    };
     return { kind: 'receipt', bucket, entryId, receipt };
   }
   return { kind: 'event', bucket, entryId, event: raw };

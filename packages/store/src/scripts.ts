@@ -52,7 +52,10 @@ const sources = new Map<ScriptName, string>();
 
 /** Defines every script on a client once (ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT). */
 export function defineScripts(client: RedisClient): void {
-  for (const [name, spec] of Object.entries(scriptSpecs) as [ScriptName, (typeof scriptSpecs)[ScriptName]][]) {
+  for (const [name, spec] of Object.entries(scriptSpecs) as [
+    ScriptName,
+    (typeof scriptSpecs)[ScriptName],
+  ][]) {
     if (typeof (client as unknown as Record<string, unknown>)[name] === 'function') continue;
     let lua = sources.get(name);
     if (lua === undefined) {

@@ -11,7 +11,6 @@ import type {
   OutboxItem,
   PendingMessage,
   Protocol,
-  SessionEvent,
   SessionRecord,
 } from './types.js';
 
@@ -42,10 +41,11 @@ export interface ConnectResult {
   /** The session lifetime this connection joined or started. */
   sid: string;
   started: boolean;
-  /** Set when the previous lifetime's grace had run out unswept: it was ended by this call. */
-  ended?: SessionEvent;
-  /** Set when this call started the session. */
-  startedEvent?: SessionEvent;
+  /**
+   * Outbox entries this call appended, in order: `session.ended` of a previous lifetime whose grace had run
+   * out unswept, then `session.started` when this call started the session.
+   */
+  events: EventItem[];
   data: unknown;
   /** Messages still waiting for an acknowledgement, oldest first: send them to the new connection. */
   pending: PendingMessage[];
@@ -72,8 +72,12 @@ export interface AckInput {
 }
 
 export type AckResult =
-  | { settled: true; duplicate: boolean; id: string; deliveredAt: number }
+  | { settled: true; duplicate: true; id: string; deliveredAt: number }
+  | { settled: true; duplicate: false; id: string; deliveredAt: number; receipt: ReceiptItem }
   | { settled: false; code: StoreErrorCode };
+
+export type EventItem = Extract<OutboxItem, { kind: 'event' }>;
+export type ReceiptItem = Extract<OutboxItem, { kind: 'receipt' }>;
 
 export interface SessionPage {
   sessions: SessionRecord[];
@@ -126,43 +130,59 @@ export class SessionStore {
       sid,
       k.messagePrefix,
       this.statusRetentionMs,
-    )) as [number, string, string, string, string, number, ...string[]];
-    const [code, currentSid, endedSid, endedSocketId, data, count] = reply;
+    )) as [number, string, string, string, string, string, string, number, ...string[]];
+    const [code, currentSid, endedSid, endedSocketId, data, startedEntry, endedEntry, count] = reply;
     const pending: PendingMessage[] = [];
     for (let i = 0; i < count; i++) {
-      const at = 6 + i * 3;
-      pending.push({ id: reply[at] as string, data: parseJson(reply[at + 1] as string), ts: Number(reply[at + 2]) });
+      const at = 8 + i * 3;
+      pending.push({
+        id: reply[at] as string,
+        data: parseJson(reply[at + 1] as string),
+        ts: Number(reply[at + 2]),
+      });
     }
-    const result: ConnectResult = {
+    const at = Date.now();
+    const events: EventItem[] = [];
+    const bucket = k.bucket;
+    if (endedEntry) {
+      events.push({
+        kind: 'event',
+        bucket,
+        entryId: endedEntry,
+        event: {
+          type: 'session.ended',
+          token: input.token,
+          sid: endedSid,
+          id: endedSocketId,
+          status: 0,
+          at,
+          reason: 'grace',
+        },
+      });
+    }
+    if (startedEntry) {
+      events.push({
+        kind: 'event',
+        bucket,
+        entryId: startedEntry,
+        event: {
+          type: 'session.started',
+          token: input.token,
+          sid: currentSid,
+          id: input.socketId,
+          status: 1,
+          at,
+        },
+      });
+    }
+    return {
       sid: currentSid,
       started: code === 1 || code === 2,
+      events,
       data: parseJson(data),
       pending,
       duplicate: code === 3,
     };
-    const at = Date.now();
-    if (code === 2) {
-      result.ended = {
-        type: 'session.ended',
-        token: input.token,
-        sid: endedSid,
-        id: endedSocketId,
-        status: 0,
-        at,
-        reason: 'grace',
-      };
-    }
-    if (result.started) {
-      result.startedEvent = {
-        type: 'session.started',
-        token: input.token,
-        sid: currentSid,
-        id: input.socketId,
-        status: 1,
-        at,
-      };
-    }
-    return result;
   }
 
   /** @returns `'grace'` when this was the session's last connection, `'remaining'`, or `'unknown'`. */
@@ -197,20 +217,32 @@ export class SessionStore {
   }
 
   /** Ends the due sessions of one bucket. Returns the `session.ended` events of the sessions this call ended. */
-  async expireDue(bucket: number, limit = 200): Promise<SessionEvent[]> {
+  async expireDue(bucket: number, limit = 200): Promise<EventItem[]> {
     const b = this.keys.bucket(bucket);
-    const flat = await this.redis.iosExpireSessions(b.due, b.all, b.outbox, b.tag, limit, this.statusRetentionMs);
+    const flat = await this.redis.iosExpireSessions(
+      b.due,
+      b.all,
+      b.outbox,
+      b.tag,
+      limit,
+      this.statusRetentionMs,
+    );
     const at = Date.now();
-    const ended: SessionEvent[] = [];
-    for (let i = 0; i + 2 < flat.length; i += 3) {
+    const ended: EventItem[] = [];
+    for (let i = 0; i + 3 < flat.length; i += 4) {
       ended.push({
-        type: 'session.ended',
-        token: flat[i] as string,
-        sid: flat[i + 1] as string,
-        id: flat[i + 2] as string,
-        status: 0,
-        at,
-        reason: 'grace',
+        kind: 'event',
+        bucket,
+        entryId: flat[i + 3] as string,
+        event: {
+          type: 'session.ended',
+          token: flat[i] as string,
+          sid: flat[i + 1] as string,
+          id: flat[i + 2] as string,
+          status: 0,
+          at,
+          reason: 'grace',
+        },
       });
     }
     return ended;
@@ -218,27 +250,34 @@ export class SessionStore {
 
   /** Stores data on a live session. @returns false when there is no such session. */
   async setData(token: string, data: unknown): Promise<boolean> {
-    return (await this.redis.iosSetData(this.keys.session(token).session, JSON.stringify(data ?? null))) === 1;
+    return (
+      (await this.redis.iosSetData(this.keys.session(token).session, JSON.stringify(data ?? null))) === 1
+    );
   }
 
   /** Ends a session now. @returns its `session.ended` event, or null when there was no session. */
-  async logout(token: string): Promise<SessionEvent | null> {
+  async logout(token: string): Promise<EventItem | null> {
     const k = this.keys.session(token);
     const reply = (await this.redis.iosLogout(
       ...sessionKeyList(k),
       token,
       k.messagePrefix,
       this.statusRetentionMs,
-    )) as [number, string?, string?];
+    )) as [number, string?, string?, string?];
     if (reply[0] !== 1) return null;
     return {
-      type: 'session.ended',
-      token,
-      sid: reply[1] ?? '',
-      id: reply[2] ?? '',
-      status: 0,
-      at: Date.now(),
-      reason: 'logout',
+      kind: 'event',
+      bucket: k.bucket,
+      entryId: reply[3] ?? '',
+      event: {
+        type: 'session.ended',
+        token,
+        sid: reply[1] ?? '',
+        id: reply[2] ?? '',
+        status: 0,
+        at: Date.now(),
+        reason: 'logout',
+      },
     };
   }
 
@@ -305,7 +344,7 @@ export class SessionStore {
 
   async ack(id: string, input: AckInput): Promise<AckResult> {
     const k = this.keys.session(input.token);
-    const [code, at] = (await this.redis.iosAck(
+    const [code, at, entryId, data] = (await this.redis.iosAck(
       k.messagePrefix + id,
       k.inbox,
       k.outbox,
@@ -314,9 +353,24 @@ export class SessionStore {
       input.nodeId,
       input.socketId,
       this.statusRetentionMs,
-    )) as [number, number?];
+    )) as [number, number?, string?, string?];
     if (code < 0) return { settled: false, code: code as StoreErrorCode };
-    return { settled: true, duplicate: code === 0, id, deliveredAt: at ?? 0 };
+    const deliveredAt = Number(at);
+    if (code === 0) return { settled: true, duplicate: true, id, deliveredAt };
+    const receipt: ReceiptItem = {
+      kind: 'receipt',
+      bucket: k.bucket,
+      entryId: entryId ?? '',
+      receipt: {
+        id,
+        token: input.token,
+        data: parseJson(data),
+        deliveredAt,
+        nodeId: input.nodeId,
+        socketId: input.socketId,
+      },
+    };
+    return { settled: true, duplicate: false, id, deliveredAt, receipt };
   }
 
   /** The seed's receipt: settles the oldest pending message of the session whose data equals `data`. */
@@ -331,9 +385,17 @@ export class SessionStore {
       this.statusRetentionMs,
       k.messagePrefix,
       1000,
-    )) as [number, string?, number?];
+    )) as [number, string?, number?, string?];
     if (reply[0] !== 1) return { settled: false, code: reply[0] as StoreErrorCode };
-    return { settled: true, duplicate: false, id: reply[1] ?? '', deliveredAt: Number(reply[2]) };
+    const id = reply[1] ?? '';
+    const deliveredAt = Number(reply[2]);
+    const receipt: ReceiptItem = {
+      kind: 'receipt',
+      bucket: k.bucket,
+      entryId: reply[3] ?? '',
+      receipt: { id, token: input.token, data, deliveredAt, nodeId: input.nodeId, socketId: input.socketId },
+    };
+    return { settled: true, duplicate: false, id, deliveredAt, receipt };
   }
 
   async messageStatus(id: string): Promise<MessageInfo | null> {
@@ -351,7 +413,13 @@ export class SessionStore {
   }
 
   async #readMessage(bucket: number, id: string): Promise<MessageInfo | null> {
-    const [token, st, exp, at] = await this.redis.hmget(this.keys.message(bucket, id), 't', 'st', 'exp', 'at');
+    const [token, st, exp, at] = await this.redis.hmget(
+      this.keys.message(bucket, id),
+      't',
+      'st',
+      'exp',
+      'at',
+    );
     if (!token) return null;
     if (st === 'd') return { id, token, status: 'delivered', deliveredAt: Number(at) };
     if (st === 'p' && Number(exp) > Date.now()) return { id, token, status: 'pending' };
@@ -436,7 +504,12 @@ function decodeCursor(cursor: string | null | undefined, buckets: number): [numb
   if (!cursor) return [0, ''];
   try {
     const [bucket, after] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [unknown, unknown];
-    if (Number.isInteger(bucket) && (bucket as number) >= 0 && (bucket as number) < buckets && typeof after === 'string')
+    if (
+      Number.isInteger(bucket) &&
+      (bucket as number) >= 0 &&
+      (bucket as number) < buckets &&
+      typeof after === 'string'
+    )
       return [bucket as number, after];
   } catch {
     // fall through

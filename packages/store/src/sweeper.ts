@@ -3,7 +3,7 @@ import { ExpiryNotifications, type NotificationMode } from './expiry-notificatio
 import { silentLogger, type Logger } from './logger.js';
 import { reapDeadNodes } from './node-registry.js';
 import type { SessionStore } from './session-store.js';
-import type { SessionEvent } from './types.js';
+import type { EventItem } from './session-store.js';
 
 export interface SweeperOptions {
   store: SessionStore;
@@ -15,7 +15,7 @@ export interface SweeperOptions {
   notifications?: NotificationMode;
   logger?: Logger;
   /** Receives the `session.ended` events of the sessions this node ended (each session ends on one node). */
-  onEnded: (events: SessionEvent[]) => void;
+  onEnded: (events: EventItem[]) => void;
   onReaped?: (reaped: { instance: string; connections: number }) => void;
   onError?: (error: unknown) => void;
 }
@@ -97,7 +97,10 @@ export class Sweeper {
       for (const b of buckets) {
         this.sweepBucket(b).catch((err: unknown) => {
           this.options.onError?.(err);
-          this.#logger.warn({ err, bucket: b }, 'sweep after notification failed; the periodic sweep will retry');
+          this.#logger.warn(
+            { err, bucket: b },
+            'sweep after notification failed; the periodic sweep will retry',
+          );
         });
       }
     });

@@ -1,5 +1,5 @@
 -- Ends a session: its pending messages become 'expired', its keys go, and one `session.ended` event is
--- appended to the bucket outbox. Returns the ended session's id.
+-- appended to the bucket outbox. Returns the ended session's id and the outbox entry id.
 local function endSession(k, token, reason, now, retentionMs)
   local sid, lastId = unpack(redis.call('HMGET', k.session, 'sid', 'lc'))
   local ids = redis.call('LRANGE', k.inbox, 0, -1)
@@ -14,8 +14,8 @@ local function endSession(k, token, reason, now, retentionMs)
   redis.call('DEL', k.session, k.inbox, k.marker)
   redis.call('ZREM', k.due, token)
   redis.call('ZREM', k.all, token)
-  redis.call('XADD', k.outbox, '*', 'e', cjson.encode({
+  local entry = redis.call('XADD', k.outbox, '*', 'e', cjson.encode({
     type = 'session.ended', token = token, sid = sid, id = lastId or '', status = 0, at = now, reason = reason,
   }))
-  return sid
+  return sid, entry
 end

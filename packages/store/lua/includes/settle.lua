@@ -1,4 +1,5 @@
--- Marks a pending message delivered and appends its one receipt to the outbox. Returns deliveredAt.
+-- Marks a pending message delivered and appends its one receipt to the outbox.
+-- Returns deliveredAt, the outbox entry id and the message data.
 local function settle(mkey, inbox, outbox, id, r)
   local now = r.now
   local token, data = unpack(redis.call('HMGET', mkey, 't', 'd'))
@@ -6,8 +7,8 @@ local function settle(mkey, inbox, outbox, id, r)
   redis.call('HDEL', mkey, 'd')
   redis.call('PEXPIRE', mkey, r.retentionMs)
   redis.call('LREM', inbox, 1, id)
-  redis.call('XADD', outbox, '*', 'e', cjson.encode({
+  local entry = redis.call('XADD', outbox, '*', 'e', cjson.encode({
     type = 'receipt', id = id, token = token, data = data, deliveredAt = now, nodeId = r.nodeId, socketId = r.socketId,
   }))
-  return now
+  return now, entry, data
 end

@@ -1,0 +1,108 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+
+const redisUrl = z
+  .string()
+  .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL')
+  .refine((v) => URL.canParse(v), 'is not a valid URL');
+
+const seeds = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .refine((list) => list.length > 0, 'must list at least one host:port')
+  .refine((list) => list.every((s) => /^[^\s:]+:\d{1,5}$/.test(s)), 'must be a comma list of host:port');
+
+/** Every environment variable io-session reads, with its default. CONTRACT.md §2 plus the tuning knobs. */
+export const configSchema = z
+  .object({
+    REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+    REDIS_CLUSTER: seeds.optional(),
+    PORT: int(0, 65535).default(3000),
+    NODE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -')
+      .default(
+        `${hostname()
+          .replace(/[^A-Za-z0-9_.-]/g, '-')
+          .slice(0, 40)}-${process.pid}`,
+      ),
+    SESSION_TIMEOUT_MS: int(0).default(5000),
+    MESSAGE_TTL_MS: int(1).default(3_600_000),
+    MESSAGE_STATUS_RETENTION_MS: int(1000).default(600_000),
+    KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,32}$/, 'must be 1-32 letters, digits, _ . or -')
+      .default('ios'),
+    API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+    AUTH: z.enum(['none', 'jwt'], { message: "must be 'none' or 'jwt'" }).default('none'),
+    AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    MAX_PAYLOAD_BYTES: int(64, 16 * 1024 * 1024).default(65_536),
+    DRAIN_MS: int(0).default(10_000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    HEARTBEAT_MS: int(50).default(2000),
+    HEARTBEAT_TTL_MS: int(200).default(10_000),
+    SWEEP_INTERVAL_MS: int(50).default(1000),
+    KEYSPACE_NOTIFICATIONS: z.enum(['auto', 'off'], { message: "must be 'auto' or 'off'" }).default('auto'),
+    BUCKETS: int(1, 16384).default(64),
+    RATE_LIMIT_PER_SEC: int(1).default(50),
+  })
+  .superRefine((c, ctx) => {
+    if (c.AUTH === 'jwt' && !c.AUTH_SECRET)
+      ctx.addIssue({ code: 'custom', path: ['AUTH_SECRET'], message: 'is required when AUTH=jwt' });
+    if (c.HEARTBEAT_TTL_MS <= c.HEARTBEAT_MS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HEARTBEAT_TTL_MS'],
+        message: 'must be larger than HEARTBEAT_MS',
+      });
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment; throws a ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const variable = String(issue?.path[0] ?? 'environment');
+  throw new ConfigError(
+    variable,
+    `${issue?.message ?? 'is invalid'} (got ${JSON.stringify(env[variable] ?? '')})`,
+  );
+}
+
+/** For commands: prints one line naming the variable and exits 2 on bad configuration. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`io-session: invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

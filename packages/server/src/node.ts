@@ -1,0 +1,92 @@
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { Server } from 'socket.io';
+import type { Config } from './config.js';
+import { registerApi } from './http/api.js';
+import { createLogger, type Logger } from './logger.js';
+import { SessionHandler } from './session-handler.js';
+
+export interface RunningNode {
+  handler: SessionHandler;
+  io: Server;
+  port: number;
+  logger: Logger;
+  /** Graceful stop: not ready, refuse new connections, drain over `drainMs`, hand over, close. */
+  shutdown(drainMs?: number): Promise<void>;
+}
+
+/** Starts one io-session node: HTTP API + Socket.IO on `PORT`, state in Redis. */
+export async function startNode(config: Config): Promise<RunningNode> {
+  const logger = createLogger(config.LOG_LEVEL, { nodeId: config.NODE_ID });
+  const app = Fastify({
+    // Request logs are debug noise at this rate: the HTTP logger only speaks from warn up.
+    loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+    bodyLimit: config.MAX_PAYLOAD_BYTES * 2 + 4096,
+  });
+  let accepting = true;
+  const io = new Server({
+    maxHttpBufferSize: Math.max(1_000_000, config.MAX_PAYLOAD_BYTES * 2),
+    allowRequest: (_req, callback) => callback(accepting ? null : 'draining', accepting),
+    cors: { origin: true, credentials: true },
+  });
+  const handler = new SessionHandler(io, {
+    redis: config.REDIS_CLUSTER ? { cluster: config.REDIS_CLUSTER } : config.REDIS_URL,
+    nodeId: config.NODE_ID,
+    prefix: config.KEY_PREFIX,
+    timeout: config.SESSION_TIMEOUT_MS,
+    messageTtlMs: config.MESSAGE_TTL_MS,
+    statusRetentionMs: config.MESSAGE_STATUS_RETENTION_MS,
+    maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
+    rateLimitPerSec: config.RATE_LIMIT_PER_SEC,
+    auth: config.AUTH === 'jwt' ? { mode: 'jwt', secret: config.AUTH_SECRET ?? '' } : { mode: 'none' },
+    heartbeatMs: config.HEARTBEAT_MS,
+    heartbeatTtlMs: config.HEARTBEAT_TTL_MS,
+    sweepIntervalMs: config.SWEEP_INTERVAL_MS,
+    keyspaceNotifications: config.KEYSPACE_NOTIFICATIONS,
+    buckets: config.BUCKETS,
+    logger: logger.child({ component: 'sessions' }),
+  });
+  registerApi(app, { handler, apiKey: config.API_KEY, maxPayloadBytes: config.MAX_PAYLOAD_BYTES });
+  await app.ready();
+  io.attach(app.server);
+  await handler.ready();
+  await app.listen({ port: config.PORT, host: '0.0.0.0' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  logger.info({ port, nodeId: config.NODE_ID }, 'listening');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (drainMs = config.DRAIN_MS): Promise<void> => {
+    stopping ??= (async () => {
+      accepting = false;
+      logger.info({ drainMs, connections: handler.connectionCount }, 'draining');
+      await handler.close({ drainMs });
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await app.close();
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+  return { handler, io, port, logger, shutdown };
+}
+
+/** `io-session node`: runs until SIGTERM (graceful, exit 0) or a second signal (exit at once). */
+export async function runNodeCommand(config: Config): Promise<void> {
+  const node = await startNode(config);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      node.logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    node.shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        node.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

@@ -1,0 +1,28 @@
+/** Codes of the `session_error` event a client gets when one of its events is refused. */
+export type SessionErrorCode =
+  | 'malformed'
+  | 'forbidden_token'
+  | 'payload_too_large'
+  | 'rate_limited'
+  | 'unknown_message'
+  | 'expired_message'
+  | 'unavailable';
+
+export interface SessionErrorPayload {
+  code: SessionErrorCode;
+  message: string;
+}
+
+export class ClientEventError extends Error {
+  constructor(
+    readonly code: SessionErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ClientEventError';
+  }
+
+  toPayload(): SessionErrorPayload {
+    return { code: this.code, message: this.message };
+  }
+}

@@ -1,0 +1,44 @@
+import type { Logger } from '@io-session/store';
+import { QueueName, type PushJob, type PushJobMessage } from '@io-session/worker';
+import { Worker, type ConnectionOptions } from 'bullmq';
+
+export interface PushConsumerOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  /** Jobs processed at once by this node. Default 32. */
+  concurrency?: number;
+  logger: Logger;
+  push: (message: PushJobMessage) => Promise<unknown>;
+  broadcast: (data: unknown) => void;
+}
+
+/**
+ * Consumes the `push` queue on every node. A job completes once its messages are stored in Redis
+ * (not when they are delivered): from then on the at-least-once delivery of the store takes over. A job
+ * that stalls or fails is retried by BullMQ; message ids make the retry store nothing twice.
+ */
+export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob> {
+  const worker = new Worker<PushJob>(
+    QueueName.push,
+    async (job) => {
+      const data = job.data;
+      if ('broadcast' in data && data.broadcast === true) {
+        options.broadcast(data.data);
+        return { broadcast: true };
+      }
+      const messages = 'messages' in data ? data.messages : [data as PushJobMessage];
+      if (!Array.isArray(messages)) throw new Error('push job needs { token, data } or { messages: [...] }');
+      // Ids make a retried job idempotent: derive them from the job id when the app gave none.
+      const results = await Promise.all(
+        messages.map((m, i) => options.push({ ...m, id: m.id ?? `${job.id ?? 'job'}.${i}` })),
+      );
+      return { stored: results.filter(Boolean).length, total: messages.length };
+    },
+    { connection: options.connection, prefix: options.prefix, concurrency: options.concurrency ?? 32 },
+  );
+  worker.on('failed', (job, err) =>
+    options.logger.warn({ jobId: job?.id, err: err.message }, 'push job failed'),
+  );
+  worker.on('error', (err) => options.logger.warn({ err: err.message }, 'push consumer error'));
+  return worker;
+}

@@ -1,0 +1,623 @@
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
+import {
+  BackgroundLoop,
+  NodeRegistry,
+  SessionStore,
+  StoreErrorCode,
+  Sweeper,
+  openRedis,
+  silentLogger,
+  type AckResult,
+  type EventItem,
+  type Logger,
+  type NotificationMode,
+  type PendingMessage,
+  type Protocol,
+  type PushResult,
+  type RedisClient,
+  type RedisTarget,
+  type SessionPage,
+  type SessionRecord,
+} from '@io-session/store';
+import {
+  QueueName,
+  queuePrefix,
+  type PushJobMessage,
+  type ReceiptsJob,
+  type SessionEventJob,
+} from '@io-session/worker';
+import { Queue, type Worker } from 'bullmq';
+import type { Server, Socket } from 'socket.io';
+import { createAuthenticator, type Authenticator } from './auth.js';
+import type { ClientDataEvent, ConnectionEvent, DeliveredEvent, SessionHandlerEvents } from './events.js';
+import { OutboxRelay } from './outbox-relay.js';
+import { ClientEventError, type SessionErrorCode } from './protocol/session-error.js';
+import { parseClientData, parseDelivery } from './protocol/client-events.js';
+import { RateLimiter } from './protocol/rate-limiter.js';
+import { envelope, protocolOf } from './protocol/wire.js';
+import { startPushConsumer } from './push-consumer.js';
+import { PushRouter, type RoutedCommand } from './push-router.js';
+
+/** Options of `from(io, options)`. Every field is optional; defaults are in `handlerDefaults`. */
+export interface SessionHandlerOptions {
+  /** Grace after a session's last connection drops before it ends (the seed's `timeout`). Default 5000 ms. */
+  timeout?: number;
+  /** Redis: a URL, `{ cluster: ['host:port', …] }`, or an ioredis Redis / Cluster (duplicated, never closed). Default `redis://127.0.0.1:6379`. */
+  redis?: RedisTarget;
+  /** Prefix of every Redis key and BullMQ queue. Default `'ios'`. */
+  prefix?: string;
+  /** This node's id in the cluster. Default `<hostname>-<pid>`. */
+  nodeId?: string;
+  /** How long an unacknowledged push waits for its session. Default 3600000 ms. */
+  messageTtlMs?: number;
+  /** How long the status of a settled message stays queryable. Default 600000 ms. */
+  statusRetentionMs?: number;
+  /** Largest client event or push accepted, in bytes of JSON. Default 65536. */
+  maxPayloadBytes?: number;
+  /** Client events a connection may send per second (bursts of twice that). Default 50. */
+  rateLimitPerSec?: number;
+  /** How a handshake's token is checked: `{ mode: 'none' }` (default, the seed's plain token), `{ mode: 'jwt', secret }`, or a function. */
+  auth?: { mode: 'none' } | { mode: 'jwt'; secret: string } | Authenticator;
+  /** Heartbeat interval / time-to-live of this node. Defaults 2000 / 10000 ms. */
+  heartbeatMs?: number;
+  heartbeatTtlMs?: number;
+  /** How often the sweeper checks for ended graces and dead nodes. Default 1000 ms. */
+  sweepIntervalMs?: number;
+  /** Keyspace notifications as a fast path for grace ends. Default `'auto'`. */
+  keyspaceNotifications?: NotificationMode;
+  /** Hash-tagged buckets sessions are spread over; the same on every node. Default 64. */
+  buckets?: number;
+  /** Consume the BullMQ `push` queue on this node. Default true. */
+  consumePushQueue?: boolean;
+  /** Install the sharded Redis adapter on `io` (required for a cluster). Default true. */
+  installAdapter?: boolean;
+  logger?: Logger;
+}
+
+export const handlerDefaults = {
+  timeout: 5000,
+  redis: 'redis://127.0.0.1:6379',
+  prefix: 'ios',
+  messageTtlMs: 3_600_000,
+  maxPayloadBytes: 65_536,
+  rateLimitPerSec: 50,
+  consumePushQueue: true,
+  installAdapter: true,
+} as const;
+
+/** The seed's shape of a session held by this node. */
+export interface LocalSession {
+  token: string;
+  connections: string[];
+  data: unknown;
+}
+
+interface SocketState {
+  token: string;
+  protocol: Protocol;
+  limiter: RateLimiter;
+  /** Resolves true once the connection is registered in Redis (false if that failed). */
+  registered: Promise<boolean>;
+  /** Pushes routed to this socket while its pending messages were still being read. */
+  buffered: PendingMessage[] | null;
+}
+
+interface LocalEntry {
+  sockets: Map<string, Socket>;
+  /** Sockets from the start of their registration to the end of their unregistration. */
+  refs: number;
+  data: unknown;
+}
+
+const PUSH = 'push_message';
+const ROOM_LEGACY = 'v:1';
+const ROOM_V2 = 'v:2';
+
+/**
+ * A cluster-wide io-session-handler: token sessions with several connections, a grace timeout, pushes with
+ * delivery receipts. All state lives in Redis; any number of nodes share it.
+ *
+ * @example
+ * const handler = from(io, { timeout: 5000, redis: 'redis://127.0.0.1:6379' });
+ * handler.connectionListener(({ token, status }) => console.log(token, status ? 'started' : 'ended'));
+ * await handler.pushMessage('user-42', { text: 'hi' });
+ */
+export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
+  readonly nodeId: string;
+  readonly store: SessionStore;
+  readonly registry: NodeRegistry;
+  readonly timeout: number;
+  readonly #io: Server;
+  readonly #opts: SessionHandlerOptions;
+  readonly #logger: Logger;
+  readonly #redis: RedisClient;
+  readonly #pub: RedisClient;
+  readonly #sub: RedisClient;
+  readonly #bull: RedisClient;
+  readonly #authenticate: Authenticator;
+  readonly #sweeper: Sweeper;
+  readonly #relay: OutboxRelay;
+  readonly #recovery: BackgroundLoop;
+  readonly #receiptsQueue: Queue<ReceiptsJob>;
+  readonly #eventsQueue: Queue<SessionEventJob>;
+  #router!: PushRouter;
+  #pushConsumer: Worker | undefined;
+  readonly #local = new Map<string, LocalEntry>();
+  #ready: Promise<void> | undefined;
+  #started = false;
+  #draining = false;
+  #closed: Promise<void> | undefined;
+  /** Unregistrations in flight (each retried until Redis takes it). */
+  #unregistering = new Set<Promise<void>>();
+
+  constructor(io: Server, options: SessionHandlerOptions = {}) {
+    super();
+    this.#io = io;
+    this.#opts = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.timeout = options.timeout ?? handlerDefaults.timeout;
+    this.nodeId = options.nodeId ?? `${hostname()}-${process.pid}`;
+    const target = options.redis ?? handlerDefaults.redis;
+    this.#redis = openRedis(target, { connectionName: `ios-${this.nodeId}` });
+    this.#pub = openRedis(target, { connectionName: `ios-${this.nodeId}-pub` });
+    this.#sub = openRedis(target, { connectionName: `ios-${this.nodeId}-sub`, maxRetriesPerRequest: null });
+    this.#bull = openRedis(target, { connectionName: `ios-${this.nodeId}-bull`, maxRetriesPerRequest: null });
+    for (const [name, client] of [
+      ['commands', this.#redis],
+      ['pub', this.#pub],
+      ['sub', this.#sub],
+      ['bullmq', this.#bull],
+    ] as const) {
+      client.on('error', (err: Error) =>
+        this.#logger.debug({ err: err.message, client: name }, 'redis error'),
+      );
+    }
+    this.store = new SessionStore({
+      redis: this.#redis,
+      ...(options.prefix ? { prefix: options.prefix } : {}),
+      ...(options.buckets ? { buckets: options.buckets } : {}),
+      ...(options.statusRetentionMs ? { statusRetentionMs: options.statusRetentionMs } : {}),
+    });
+    this.registry = new NodeRegistry({
+      store: this.store,
+      nodeId: this.nodeId,
+      logger: this.#logger,
+      onFenced: () => this.#io.local.disconnectSockets(true),
+      ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+      ...(options.heartbeatTtlMs ? { heartbeatTtlMs: options.heartbeatTtlMs } : {}),
+    });
+    this.#sweeper = new Sweeper({
+      store: this.store,
+      graceMs: this.timeout,
+      logger: this.#logger,
+      onEnded: (items) => this.#publishEvents(items),
+      ...(options.sweepIntervalMs ? { intervalMs: options.sweepIntervalMs } : {}),
+      ...(options.keyspaceNotifications ? { notifications: options.keyspaceNotifications } : {}),
+    });
+    const prefix = queuePrefix(this.store.keys.prefix);
+    this.#receiptsQueue = new Queue<ReceiptsJob>(QueueName.receipts, { connection: this.#bull, prefix });
+    this.#eventsQueue = new Queue<SessionEventJob>(QueueName.sessionEvents, {
+      connection: this.#bull,
+      prefix,
+    });
+    for (const q of [this.#receiptsQueue, this.#eventsQueue]) {
+      q.on('error', (err) => this.#logger.debug({ err: err.message }, 'queue error'));
+    }
+    this.#relay = new OutboxRelay({
+      store: this.store,
+      receipts: this.#receiptsQueue,
+      events: this.#eventsQueue,
+      instance: this.registry.instance,
+      logger: this.#logger,
+    });
+    this.#recovery = new BackgroundLoop(
+      { name: 'outbox-recovery', intervalMs: 5000, logger: this.#logger },
+      () => this.#relay.recover().then(() => undefined),
+    );
+    const auth = options.auth ?? { mode: 'none' as const };
+    this.#authenticate =
+      typeof auth === 'function'
+        ? auth
+        : createAuthenticator(auth.mode, auth.mode === 'jwt' ? auth.secret : undefined);
+
+    if (options.installAdapter ?? handlerDefaults.installAdapter) {
+      io.adapter(createShardedAdapter(this.#pub, this.#sub, { subscriptionMode: 'dynamic' }));
+    }
+    this.#router = new PushRouter(io, {
+      onCommand: (command) => this.#onRoutedCommand(command),
+      awaitSubscribed: (channel) =>
+        (this.#sub as unknown as { ssubscribe(c: string): Promise<unknown> }).ssubscribe(channel),
+    });
+    io.use((socket, next) => {
+      this.#authenticateSocket(socket).then(
+        () => next(),
+        (err: Error) => next(err),
+      );
+    });
+    io.on('connection', (socket) => this.#onConnection(socket));
+    this.#ready = this.#start();
+    this.#ready.catch((err: unknown) => this.#logger.error({ err }, 'io-session failed to start'));
+  }
+
+  /** Resolves when Redis, the adapter and the background work are up. Rejects with a clear error otherwise. */
+  ready(): Promise<void> {
+    return this.#ready ?? Promise.resolve();
+  }
+
+  /** True while Redis answers and the node is not draining: what `/readyz` reports. */
+  isReady(): boolean {
+    return (
+      this.#started &&
+      !this.#draining &&
+      this.#redis.status === 'ready' &&
+      this.#sub.status === 'ready' &&
+      this.#pub.status === 'ready'
+    );
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** The seed's listener: `{ id, token, status }`, status 1 when a session starts and 0 when it ends. */
+  connectionListener(listener: (event: ConnectionEvent) => void): this {
+    return this.on('connection', listener);
+  }
+
+  /** Called once per delivered message, on the node where its first acknowledgement arrived. */
+  onMessageDelivered(listener: (event: DeliveredEvent) => void): this {
+    return this.on('delivered', listener);
+  }
+
+  onClientData(listener: (event: ClientDataEvent) => void): this {
+    return this.on('clientData', listener);
+  }
+
+  /** This node's sessions, in the seed's shape. Use `getSession(s)` for the whole cluster. */
+  get sessions(): LocalSession[] {
+    return [...this.#local].map(([token, entry]) => ({
+      token,
+      connections: [...entry.sockets.keys()],
+      data: entry.data,
+    }));
+  }
+
+  /** Connections this node holds. */
+  get connectionCount(): number {
+    let n = 0;
+    for (const entry of this.#local.values()) n += entry.sockets.size;
+    return n;
+  }
+
+  getSession(token: string): Promise<SessionRecord | null> {
+    return this.store.getSession(token);
+  }
+
+  getSessions(options: { cursor?: string | null; limit?: number } = {}): Promise<SessionPage> {
+    return this.store.getSessions(options);
+  }
+
+  /**
+   * Stores a message for `token`'s session and sends it to every connection of it, wherever they are.
+   * @returns true when the session exists and the message is stored (it will be re-sent until acknowledged).
+   */
+  async pushMessage(token: string, data: unknown): Promise<boolean> {
+    const result = await this.push({ token, data });
+    return result.stored;
+  }
+
+  /** `pushMessage` with the message id and TTL exposed; what the HTTP API and the push queue use. */
+  async push(message: PushJobMessage): Promise<PushResult> {
+    const result = await this.store.push({
+      token: message.token,
+      data: message.data,
+      ttlMs: message.ttlMs ?? this.#opts.messageTtlMs ?? handlerDefaults.messageTtlMs,
+      ...(message.id !== undefined ? { id: message.id } : {}),
+    });
+    if (result.stored && !result.duplicate && result.connections > 0) {
+      this.#router.send({
+        kind: 'push',
+        token: message.token,
+        id: result.id,
+        data: message.data,
+        ts: result.ts,
+      });
+    }
+    return result;
+  }
+
+  /** Sends `data` to every connected client of the cluster, at most once, without receipts. */
+  broadcastMessage(data: unknown): void {
+    this.#io.to(ROOM_LEGACY).emit(PUSH, data);
+    this.#io.to(ROOM_V2).emit(PUSH, { id: `b.${randomUUID()}`, data, ts: Date.now() });
+  }
+
+  /** Ends `token`'s session now: every connection gets `logout` and is closed. @returns false if there was none. */
+  async logout(token: string): Promise<boolean> {
+    const ended = await this.store.logout(token);
+    if (!ended) return false;
+    this.#publishEvents([ended]);
+    this.#router.send({ kind: 'logout', token });
+    return true;
+  }
+
+  /**
+   * Stops taking connections and disconnects this node's clients spread over `spreadMs` (so that they
+   * reconnect elsewhere without a storm; their sessions do not end), then waits for their unregistration.
+   */
+  async drain(spreadMs = 0): Promise<void> {
+    this.#draining = true;
+    const sockets = [...this.#io.of('/').sockets.values()];
+    const step = sockets.length > 0 ? spreadMs / sockets.length : 0;
+    for (const socket of sockets) {
+      socket.disconnect(true);
+      if (step >= 1) await new Promise((resolve) => setTimeout(resolve, step));
+    }
+    while (this.#unregistering.size > 0) await Promise.all(this.#unregistering);
+  }
+
+  /** Graceful: drains, hands over what is in flight, leaves the cluster, releases Redis. */
+  close(options: { drainMs?: number } = {}): Promise<void> {
+    this.#closed ??= this.#close(options.drainMs ?? 0);
+    return this.#closed;
+  }
+
+  /** Outbox items waiting to be relayed by this node (for metrics). */
+  get relayBacklog(): number {
+    return this.#relay.backlog;
+  }
+
+  get notificationsEnabled(): boolean {
+    return this.#sweeper.notificationsEnabled;
+  }
+
+  async #start(): Promise<void> {
+    await this.store.verifyLayout();
+    await this.registry.start();
+    await this.#sweeper.start();
+    this.#recovery.start();
+    if (this.#opts.consumePushQueue ?? handlerDefaults.consumePushQueue) {
+      this.#pushConsumer = startPushConsumer({
+        connection: this.#bull,
+        prefix: queuePrefix(this.store.keys.prefix),
+        logger: this.#logger,
+        push: (m) => this.push(m),
+        broadcast: (data) => this.broadcastMessage(data),
+      });
+    }
+    this.#started = true;
+    this.#logger.info(
+      {
+        nodeId: this.nodeId,
+        instance: this.registry.instance,
+        notifications: this.#sweeper.notificationsEnabled,
+      },
+      'io-session node ready',
+    );
+  }
+
+  async #close(drainMs: number): Promise<void> {
+    await this.#ready?.catch(() => undefined);
+    await this.drain(drainMs);
+    await this.#pushConsumer?.close();
+    await this.#recovery.stop();
+    await this.#relay.close();
+    await this.#sweeper.close();
+    await this.registry.close();
+    await Promise.all([this.#receiptsQueue.close(), this.#eventsQueue.close()]);
+    await Promise.all(
+      [this.#redis, this.#pub, this.#sub, this.#bull].map((c) => c.quit().catch(() => c.disconnect())),
+    );
+    this.#logger.info({ nodeId: this.nodeId }, 'io-session node closed');
+  }
+
+  async #authenticateSocket(socket: Socket): Promise<void> {
+    if (this.#draining) throw new Error('draining');
+    const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
+    const query = socket.handshake.query as Record<string, unknown>;
+    const token = await this.#authenticate(auth.token ?? query.token);
+    socket.data.ios = { token, protocol: protocolOf(auth, query) };
+  }
+
+  #onConnection(socket: Socket): void {
+    const { token, protocol } = socket.data.ios as { token: string; protocol: Protocol };
+    const state: SocketState = {
+      token,
+      protocol,
+      limiter: new RateLimiter(this.#opts.rateLimitPerSec ?? handlerDefaults.rateLimitPerSec),
+      registered: Promise.resolve(false),
+      buffered: [],
+    };
+    socket.data.ios = state;
+    socket.on('client_data', (raw: unknown) =>
+      this.#guard(socket, state, () => this.#onClientData(state, raw)),
+    );
+    socket.on('push_message_delivery', (raw: unknown) =>
+      this.#guard(socket, state, () => this.#onDelivery(socket, state, raw)),
+    );
+    socket.on('disconnect', () => this.#track(this.#unregister(socket, state)));
+    state.registered = this.#register(socket, state);
+  }
+
+  async #register(socket: Socket, state: SocketState): Promise<boolean> {
+    const entry = this.#local.get(state.token) ?? { sockets: new Map(), refs: 0, data: null };
+    this.#local.set(state.token, entry);
+    entry.sockets.set(socket.id, socket);
+    entry.refs += 1;
+    try {
+      await this.#router.join(state.token, socket.id);
+      if (entry.refs === 1) await this.registry.track(state.token);
+      const result = await this.store.connect({
+        token: state.token,
+        socketId: socket.id,
+        instance: this.registry.instance,
+        protocol: state.protocol,
+      });
+      entry.data = result.data;
+      void socket.join(state.protocol === 2 ? ROOM_V2 : ROOM_LEGACY);
+      this.#publishEvents(result.events);
+      const sent = new Set<string>();
+      for (const message of result.pending) {
+        sent.add(message.id);
+        this.#send(socket, state, message);
+      }
+      for (const message of state.buffered ?? [])
+        if (!sent.has(message.id)) this.#send(socket, state, message);
+      state.buffered = null;
+      return true;
+    } catch (err) {
+      this.#logger.warn({ err, token: state.token }, 'could not register a connection; closing it');
+      entry.sockets.delete(socket.id);
+      this.#router.leave(state.token, socket.id);
+      this.#sessionError(socket, 'unavailable', 'the session store is unavailable; reconnect later');
+      socket.disconnect(true);
+      return false;
+    }
+  }
+
+  async #unregister(socket: Socket, state: SocketState): Promise<void> {
+    const entry = this.#local.get(state.token);
+    entry?.sockets.delete(socket.id);
+    this.#router.leave(state.token, socket.id);
+    const registered = await state.registered;
+    if (registered) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.store.disconnect({ token: state.token, socketId: socket.id, graceMs: this.timeout });
+          break;
+        } catch (err) {
+          if (this.#closed && attempt > 3) {
+            this.#logger.warn(
+              { err, token: state.token },
+              'giving up unregistering a connection; the reaper will',
+            );
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2000)));
+        }
+      }
+    }
+    if (!entry) return;
+    entry.refs -= 1;
+    if (entry.refs === 0) {
+      this.#local.delete(state.token);
+      await this.registry.untrack(state.token).catch(() => undefined);
+    }
+  }
+
+  #track(work: Promise<void>): void {
+    this.#unregistering.add(work);
+    void work
+      .catch((err: unknown) => this.#logger.warn({ err }, 'unregistering a connection failed'))
+      .finally(() => this.#unregistering.delete(work));
+  }
+
+  /** Runs a client event handler: rate limit, wait for registration, refuse bad input with `session_error`. */
+  #guard(socket: Socket, state: SocketState, handler: () => Promise<void>): void {
+    if (!state.limiter.take()) {
+      this.#sessionError(socket, 'rate_limited', 'too many events; slow down');
+      return;
+    }
+    state.registered
+      .then((ok) => (ok ? handler() : undefined))
+      .catch((err: unknown) => {
+        if (err instanceof ClientEventError) {
+          this.#sessionError(socket, err.code, err.message);
+        } else {
+          this.#logger.warn({ err, token: state.token }, 'client event failed');
+          this.#sessionError(socket, 'unavailable', 'the session store is unavailable; try again');
+        }
+      });
+  }
+
+  #sessionError(socket: Socket, code: SessionErrorCode, message: string): void {
+    socket.emit('session_error', { code, message });
+  }
+
+  async #onClientData(state: SocketState, raw: unknown): Promise<void> {
+    const { data } = parseClientData(raw, state.token, this.#maxPayload);
+    if (!(await this.store.setData(state.token, data))) return;
+    const entry = this.#local.get(state.token);
+    if (entry) entry.data = data;
+    this.emit('clientData', { token: state.token, data });
+  }
+
+  async #onDelivery(socket: Socket, state: SocketState, raw: unknown): Promise<void> {
+    const delivery = parseDelivery(raw, state.token, this.#maxPayload);
+    const who = { token: state.token, nodeId: this.nodeId, socketId: socket.id };
+    const result =
+      delivery.kind === 'id'
+        ? await this.store.ack(delivery.id, who)
+        : await this.store.ackByData(delivery.data, who);
+    this.#settled(result);
+  }
+
+  #settled(result: AckResult): void {
+    if (!result.settled) {
+      if (result.code === StoreErrorCode.ExpiredMessage)
+        throw new ClientEventError('expired_message', 'the message expired before it was acknowledged');
+      throw new ClientEventError('unknown_message', 'no pending message of this session matches the receipt');
+    }
+    if (result.duplicate) return;
+    const { receipt } = result;
+    this.#relay.enqueue([receipt]);
+    this.emit(
+      'delivered',
+      { token: receipt.receipt.token, data: receipt.receipt.data, id: receipt.receipt.id },
+      receipt.receipt,
+    );
+  }
+
+  #send(socket: Socket, state: SocketState, message: PendingMessage): void {
+    if (state.protocol === 1) {
+      socket.emit(PUSH, message.data);
+      return;
+    }
+    socket.emit(PUSH, envelope(message), () => {
+      this.#guard(socket, state, async () => {
+        this.#settled(
+          await this.store.ack(message.id, { token: state.token, nodeId: this.nodeId, socketId: socket.id }),
+        );
+      });
+    });
+  }
+
+  #onRoutedCommand(command: RoutedCommand): void {
+    const entry = this.#local.get(command.token);
+    if (!entry) return;
+    for (const socket of entry.sockets.values()) {
+      const state = socket.data.ios as SocketState;
+      if (command.kind === 'logout') {
+        socket.emit('logout');
+        socket.disconnect(true);
+      } else if (state.buffered) {
+        state.buffered.push(command);
+      } else {
+        this.#send(socket, state, command);
+      }
+    }
+  }
+
+  #publishEvents(items: EventItem[]): void {
+    if (items.length === 0) return;
+    this.#relay.enqueue(items);
+    for (const { event } of items) {
+      this.emit('connection', { id: event.id, token: event.token, status: event.status });
+      this.emit('session', event);
+    }
+  }
+
+  get #maxPayload(): number {
+    return this.#opts.maxPayloadBytes ?? handlerDefaults.maxPayloadBytes;
+  }
+}
+
+/**
+ * Attaches io-session to a Socket.IO server: the seed's `from(io, { timeout })`, cluster-wide.
+ */
+export function from(io: Server, options: SessionHandlerOptions = {}): SessionHandler {
+  return new SessionHandler(io, options);
+}

@@ -1,0 +1,58 @@
+import { createServer } from 'node:http';
+import { from, type SessionHandler, type SessionHandlerOptions } from '@io-session/server';
+import { Server } from 'socket.io';
+import { deferCleanup } from './cleanup.js';
+import { Recorder } from './clients.js';
+import { freePort } from './ports.js';
+
+/** What a `connectionListener` reports. */
+export interface ConnectionEventRecord {
+  id: string;
+  token: string;
+  status: 0 | 1;
+}
+
+export interface InProcessNode {
+  readonly url: string;
+  readonly port: number;
+  readonly io: Server;
+  readonly handler: SessionHandler;
+  /** Every event its `connectionListener` saw, in order. */
+  readonly events: Recorder<ConnectionEventRecord>;
+  /** Closes the handler (graceful) and the Socket.IO server. */
+  close(): Promise<void>;
+}
+
+/**
+ * A Socket.IO server on a free port with `from(io, options)` attached: a cluster node inside the test process.
+ * Several of them on one Redis and prefix behave like several nodes. Closed after the test file.
+ */
+export async function startInProcessNode(
+  options: SessionHandlerOptions & { redis: string; prefix: string },
+): Promise<InProcessNode> {
+  const port = await freePort();
+  const http = createServer();
+  const io = new Server(http, { transports: ['websocket'] });
+  const handler = from(io, {
+    nodeId: `inproc-${port}`,
+    timeout: 1000,
+    heartbeatMs: 200,
+    heartbeatTtlMs: 1000,
+    sweepIntervalMs: 200,
+    ...options,
+  });
+  const events = new Recorder<ConnectionEventRecord>();
+  handler.connectionListener((event) => events.push({ ...event }));
+  await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closed ??= (async () => {
+      await handler.close();
+      await new Promise<void>((resolve) => {
+        void io.close(() => resolve());
+      });
+    })());
+  deferCleanup(close);
+  await handler.ready();
+  return { url: `http://127.0.0.1:${port}`, port, io, handler, events, close };
+}

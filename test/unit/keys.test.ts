@@ -1,0 +1,75 @@
+import { bucketOf, fnv1a, Keys } from '@io-session/store';
+import { describe, expect, it } from 'vitest';
+
+describe('fnv1a / bucketOf', () => {
+  it('matches the published FNV-1a 32-bit values, so buckets never move between versions', () => {
+    expect(fnv1a('')).toBe(0x811c9dc5);
+    expect(fnv1a('a')).toBe(0xe40c292c);
+    expect(fnv1a('foobar')).toBe(0xbf9cf968);
+  });
+
+  it('puts a token in the same bucket every time and always in range', () => {
+    for (let i = 0; i < 2000; i++) {
+      const token = `user-${i}`;
+      const b = bucketOf(token, 64);
+      expect(b).toBeGreaterThanOrEqual(0);
+      expect(b).toBeLessThan(64);
+      expect(bucketOf(token, 64)).toBe(b);
+      expect(new Keys('ios', 64).bucketOf(token)).toBe(b);
+    }
+  });
+
+  it('spreads tokens over every bucket', () => {
+    const counts = new Array<number>(64).fill(0);
+    for (let i = 0; i < 6400; i++) counts[bucketOf(`tok${i}`, 64)]! += 1;
+    expect(Math.min(...counts)).toBeGreaterThan(50);
+    expect(Math.max(...counts)).toBeLessThan(150);
+  });
+});
+
+describe('Keys', () => {
+  const keys = new Keys('pre', 16);
+
+  it('puts every key of a session in the hash slot of its bucket', () => {
+    const k = keys.session('alice');
+    const tag = `{pre.${k.bucket}}`;
+    for (const key of [k.session, k.inbox, k.graceMarker, k.due, k.all, k.outbox, k.relayLease]) {
+      expect(key.startsWith(`pre:${tag}:`)).toBe(true);
+    }
+    expect(new Set([k.session, k.inbox, k.graceMarker]).size).toBe(3);
+    expect(keys.message(k.bucket, 'm1')).toBe(`${k.messagePrefix}m1`);
+  });
+
+  it('parses grace-marker keys back into their bucket for every bucket', () => {
+    for (let i = 0; i < 500; i++) {
+      const token = `t:${i}:}{weird}`;
+      const k = keys.session(token);
+      expect(keys.parseGraceMarker(k.graceMarker)).toBe(k.bucket);
+    }
+  });
+
+  it('ignores keys that are not grace markers of its prefix and bucket range', () => {
+    const k = keys.session('bob');
+    expect(keys.parseGraceMarker(k.session)).toBeUndefined();
+    expect(keys.parseGraceMarker(new Keys('other', 16).session('bob').graceMarker)).toBeUndefined();
+    expect(
+      keys.parseGraceMarker(new Keys('pre', 64).session('x').graceMarker.replace(/\{pre\.\d+\}/, '{pre.40}')),
+    ).toBeUndefined();
+    expect(keys.parseGraceMarker('pre:{pre.abc}:g:x')).toBeUndefined();
+    expect(keys.parseGraceMarker('pre:{pre.-1}:g:x')).toBeUndefined();
+    expect(keys.parseGraceMarker('')).toBeUndefined();
+  });
+
+  it('refuses a bucket out of range', () => {
+    expect(() => keys.bucket(16)).toThrow(RangeError);
+    expect(() => keys.bucket(-1)).toThrow(RangeError);
+    expect(keys.bucket(15).tag).toBe('pre:{pre.15}');
+  });
+
+  it('keeps node and cluster keys out of the session buckets and hash-tags the queue prefix', () => {
+    expect(keys.liveNodes).toBe('pre:{pre.nodes}:live');
+    expect(keys.reapingNodes).toBe('pre:{pre.nodes}:reaping');
+    expect(keys.nodeTokens('n1~ab')).toBe('pre:{pre.n.n1~ab}:tokens');
+    expect(keys.queuePrefix).toBe('{pre}');
+  });
+});
