@@ -38,6 +38,7 @@ import { ClientEventError, type SessionErrorCode } from './protocol/session-erro
 import { parseClientData, parseDelivery } from './protocol/client-events.js';
 import { RateLimiter } from './protocol/rate-limiter.js';
 import { envelope, protocolOf } from './protocol/wire.js';
+import { NodeMetrics } from './metrics.js';
 import { startPushConsumer } from './push-consumer.js';
 import { PushRouter, type RoutedCommand } from './push-router.js';
 
@@ -130,6 +131,8 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
   readonly store: SessionStore;
   readonly registry: NodeRegistry;
   readonly timeout: number;
+  /** Prometheus metrics of this node (served at `/metrics` by the node command). */
+  readonly metrics = new NodeMetrics();
   readonly #io: Server;
   readonly #opts: SessionHandlerOptions;
   readonly #logger: Logger;
@@ -186,6 +189,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       nodeId: this.nodeId,
       logger: this.#logger,
       onFenced: () => this.#io.local.disconnectSockets(true),
+      onError: () => this.metrics.backgroundErrors.inc({ loop: 'heartbeat' }),
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
       ...(options.heartbeatTtlMs ? { heartbeatTtlMs: options.heartbeatTtlMs } : {}),
     });
@@ -193,7 +197,17 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       store: this.store,
       graceMs: this.timeout,
       logger: this.#logger,
-      onEnded: (items) => this.#publishEvents(items),
+      onEnded: (items) => {
+        const now = Date.now();
+        for (const item of items)
+          if (item.deadline) this.metrics.sweeperLag.observe(Math.max(0, now - item.deadline) / 1000);
+        this.#publishEvents(items);
+      },
+      onReaped: ({ connections }) => {
+        this.metrics.reapedNodes.inc();
+        this.metrics.reapedConnections.inc(connections);
+      },
+      onError: () => this.metrics.backgroundErrors.inc({ loop: 'sweeper' }),
       ...(options.sweepIntervalMs ? { intervalMs: options.sweepIntervalMs } : {}),
       ...(options.keyspaceNotifications ? { notifications: options.keyspaceNotifications } : {}),
     });
@@ -212,6 +226,11 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       events: this.#eventsQueue,
       instance: this.registry.instance,
       logger: this.#logger,
+      onError: () => this.metrics.backgroundErrors.inc({ loop: 'relay' }),
+      onRelayed: (items) => {
+        const receipts = items.filter((i) => i.kind === 'receipt').length;
+        if (receipts > 0) this.metrics.receiptsQueued.inc(receipts);
+      },
     });
     this.#recovery = new BackgroundLoop(
       { name: 'outbox-recovery', intervalMs: 5000, logger: this.#logger },
@@ -238,6 +257,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       );
     });
     io.on('connection', (socket) => this.#onConnection(socket));
+    this.#registerGauges();
     this.#ready = this.#start();
     this.#ready.catch((err: unknown) => this.#logger.error({ err }, 'io-session failed to start'));
   }
@@ -311,11 +331,17 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
 
   /** `pushMessage` with the message id and TTL exposed; what the HTTP API and the push queue use. */
   async push(message: PushJobMessage): Promise<PushResult> {
-    const result = await this.store.push({
-      token: message.token,
-      data: message.data,
-      ttlMs: message.ttlMs ?? this.#opts.messageTtlMs ?? handlerDefaults.messageTtlMs,
-      ...(message.id !== undefined ? { id: message.id } : {}),
+    const result = await this.metrics.time(
+      'push',
+      this.store.push({
+        token: message.token,
+        data: message.data,
+        ttlMs: message.ttlMs ?? this.#opts.messageTtlMs ?? handlerDefaults.messageTtlMs,
+        ...(message.id !== undefined ? { id: message.id } : {}),
+      }),
+    );
+    this.metrics.pushes.inc({
+      result: result.stored ? (result.duplicate ? 'duplicate' : 'stored') : result.reason,
     });
     if (result.stored && !result.duplicate && result.connections > 0) {
       this.#router.send({
@@ -372,6 +398,39 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
 
   get notificationsEnabled(): boolean {
     return this.#sweeper.notificationsEnabled;
+  }
+
+  #registerGauges(): void {
+    const m = this.metrics;
+    m.gauge('ios_connections', 'Connections held by this node', () => this.connectionCount);
+    m.gauge('ios_sessions_node', 'Sessions with a connection on this node', () => this.#local.size);
+    m.gauge('ios_sessions_cluster', 'Sessions in the whole cluster', () => this.store.countSessions());
+    m.gauge(
+      'ios_pending_messages',
+      'Pushes waiting for an acknowledgement, cluster-wide',
+      async () => (await this.store.messageStats()).pending,
+    );
+    m.gauge(
+      'ios_messages_pushed',
+      'Pushes stored, cluster-wide, since the counters began',
+      async () => (await this.store.messageStats()).pushed,
+    );
+    m.gauge(
+      'ios_messages_delivered',
+      'Pushes delivered, cluster-wide',
+      async () => (await this.store.messageStats()).delivered,
+    );
+    m.gauge(
+      'ios_messages_expired',
+      'Pushes expired unacknowledged, cluster-wide',
+      async () => (await this.store.messageStats()).expired,
+    );
+    m.gauge(
+      'ios_relay_backlog',
+      'Outbox items this node has yet to put on a queue',
+      () => this.#relay.backlog,
+    );
+    m.gauge('ios_ready', '1 while the node is ready', () => (this.isReady() ? 1 : 0));
   }
 
   async #start(): Promise<void> {
@@ -450,12 +509,16 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     try {
       await this.#router.join(state.token, socket.id);
       if (entry.refs === 1) await this.registry.track(state.token);
-      const result = await this.store.connect({
-        token: state.token,
-        socketId: socket.id,
-        instance: this.registry.instance,
-        protocol: state.protocol,
-      });
+      const result = await this.metrics.time(
+        'connect',
+        this.store.connect({
+          token: state.token,
+          socketId: socket.id,
+          instance: this.registry.instance,
+          protocol: state.protocol,
+        }),
+      );
+      this.metrics.connects.inc();
       entry.data = result.data;
       void socket.join(state.protocol === 2 ? ROOM_V2 : ROOM_LEGACY);
       this.#publishEvents(result.events);
@@ -486,7 +549,11 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     if (registered) {
       for (let attempt = 0; ; attempt++) {
         try {
-          await this.store.disconnect({ token: state.token, socketId: socket.id, graceMs: this.timeout });
+          await this.metrics.time(
+            'disconnect',
+            this.store.disconnect({ token: state.token, socketId: socket.id, graceMs: this.timeout }),
+          );
+          this.metrics.disconnects.inc();
           break;
         } catch (err) {
           if (this.#closed && attempt > 3) {
@@ -534,6 +601,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
   }
 
   #sessionError(socket: Socket, code: SessionErrorCode, message: string): void {
+    this.metrics.sessionErrors.inc({ code });
     socket.emit('session_error', { code, message });
   }
 
@@ -550,8 +618,8 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     const who = { token: state.token, nodeId: this.nodeId, socketId: socket.id };
     const result =
       delivery.kind === 'id'
-        ? await this.store.ack(delivery.id, who)
-        : await this.store.ackByData(delivery.data, who);
+        ? await this.metrics.time('ack', this.store.ack(delivery.id, who))
+        : await this.metrics.time('ack', this.store.ackByData(delivery.data, who));
     this.#settled(result);
   }
 
@@ -563,6 +631,8 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     }
     if (result.duplicate) return;
     const { receipt } = result;
+    this.metrics.deliveries.inc();
+    this.metrics.ackLatency.observe(Math.max(0, result.deliveredAt - result.pushedAt) / 1000);
     this.#relay.enqueue([receipt]);
     this.emit(
       'delivered',
@@ -579,7 +649,10 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     socket.emit(PUSH, envelope(message), () => {
       this.#guard(socket, state, async () => {
         this.#settled(
-          await this.store.ack(message.id, { token: state.token, nodeId: this.nodeId, socketId: socket.id }),
+          await this.metrics.time(
+            'ack',
+            this.store.ack(message.id, { token: state.token, nodeId: this.nodeId, socketId: socket.id }),
+          ),
         );
       });
     });
@@ -605,6 +678,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     if (items.length === 0) return;
     this.#relay.enqueue(items);
     for (const { event } of items) {
+      this.metrics.sessionEvents.inc({ type: event.type, reason: event.reason ?? '' });
       this.emit('connection', { id: event.id, token: event.token, status: event.status });
       this.emit('session', event);
     }

@@ -2,7 +2,7 @@
   connect: registers one connection of a session; starts the session when it has none.
 
   KEYS[1] session hash   KEYS[2] inbox list   KEYS[3] grace marker
-  KEYS[4] due zset       KEYS[5] all zset     KEYS[6] outbox stream
+  KEYS[4] due zset       KEYS[5] all zset     KEYS[6] outbox stream   KEYS[7] bucket stats hash
   ARGV[1] token   ARGV[2] socket id   ARGV[3] connection value "<instance>|<protocol>"
   ARGV[4] id for a new session   ARGV[5] message key prefix   ARGV[6] status retention ms
 
@@ -17,9 +17,10 @@
 ]]
 --- @include "now"
 --- @include "end-session"
+--- @include "expire-message"
 
 local k = { session = KEYS[1], inbox = KEYS[2], marker = KEYS[3], due = KEYS[4], all = KEYS[5], outbox = KEYS[6],
-            msgPrefix = ARGV[5] }
+            stats = KEYS[7], msgPrefix = ARGV[5] }
 local token, socketId, value, newSid = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local retentionMs = tonumber(ARGV[6])
 local now = nowMs()
@@ -67,6 +68,9 @@ for _, id in ipairs(redis.call('LRANGE', k.inbox, 0, -1)) do
     result[#result + 1] = ts
     count = count + 1
   else
+    if st == 'p' then
+      expireMessage(mkey, k.stats, retentionMs)
+    end
     redis.call('LREM', k.inbox, 1, id)
   end
 end

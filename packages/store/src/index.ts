@@ -25,6 +25,7 @@ export {
   type SessionPage,
   type EventItem,
   type ReceiptItem,
+  type MessageStats,
 } from './session-store.js';
 export {
   NodeRegistry,

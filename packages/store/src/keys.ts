@@ -13,6 +13,7 @@
  *   <prefix>:{<prefix>.<b>}:all         zset    every live token of the bucket (lexicographic pagination)
  *   <prefix>:{<prefix>.<b>}:outbox      stream  session events and receipts waiting to be relayed to BullMQ
  *   <prefix>:{<prefix>.<b>}:relay       string  lease of the node relaying stale outbox entries
+ *   <prefix>:{<prefix>.<b>}:stats       hash    cluster-wide counters: pushed, delivered, expired
  *   <prefix>:{<prefix>.nodes}:live      zset    node instance -> heartbeat deadline (ms)
  *   <prefix>:{<prefix>.nodes}:reaping   zset    dead node instance -> lease deadline of its reaper
  *   <prefix>:{<prefix>.n.<inst>}:tokens set     tokens that have (or had) a connection on a node instance
@@ -26,6 +27,7 @@ export interface BucketKeys {
   readonly all: string;
   readonly outbox: string;
   readonly relayLease: string;
+  readonly stats: string;
   /** Prefix of the per-message hashes of this bucket (`…:m:`); scripts append the message id. */
   readonly messagePrefix: string;
 }
@@ -53,6 +55,7 @@ export class Keys {
         all: `${tag}:all`,
         outbox: `${tag}:outbox`,
         relayLease: `${tag}:relay`,
+        stats: `${tag}:stats`,
         messagePrefix: `${tag}:m:`,
       };
     });

@@ -6,17 +6,17 @@ const luaDir = new URL('../lua/', import.meta.url);
 
 /** Each atomic operation, its Lua file and how many of its arguments are keys. */
 export const scriptSpecs = {
-  iosConnect: { file: 'connect', keys: 6 },
+  iosConnect: { file: 'connect', keys: 7 },
   iosDisconnect: { file: 'disconnect', keys: 3 },
   iosReapConnections: { file: 'reap-connections', keys: 3 },
-  iosExpireSessions: { file: 'expire-sessions', keys: 3 },
+  iosExpireSessions: { file: 'expire-sessions', keys: 4 },
   iosSetData: { file: 'set-data', keys: 1 },
-  iosLogout: { file: 'logout', keys: 6 },
+  iosLogout: { file: 'logout', keys: 7 },
   iosHeartbeat: { file: 'heartbeat', keys: 2 },
   iosClaimDeadNode: { file: 'claim-dead-node', keys: 2 },
-  iosPush: { file: 'push', keys: 3 },
-  iosAck: { file: 'ack', keys: 3 },
-  iosAckByData: { file: 'ack-by-data', keys: 2 },
+  iosPush: { file: 'push', keys: 4 },
+  iosAck: { file: 'ack', keys: 4 },
+  iosAckByData: { file: 'ack-by-data', keys: 3 },
 } as const;
 
 export type ScriptName = keyof typeof scriptSpecs;

@@ -73,10 +73,28 @@ export interface AckInput {
 
 export type AckResult =
   | { settled: true; duplicate: true; id: string; deliveredAt: number }
-  | { settled: true; duplicate: false; id: string; deliveredAt: number; receipt: ReceiptItem }
+  | {
+      settled: true;
+      duplicate: false;
+      id: string;
+      deliveredAt: number;
+      pushedAt: number;
+      receipt: ReceiptItem;
+    }
   | { settled: false; code: StoreErrorCode };
 
-export type EventItem = Extract<OutboxItem, { kind: 'event' }>;
+export type EventItem = Extract<OutboxItem, { kind: 'event' }> & {
+  /** For sessions ended by the sweeper: the grace deadline, to measure how late the end came. */
+  deadline?: number;
+};
+
+/** Cluster-wide message counters, kept by the scripts. `pending` = pushed − delivered − expired. */
+export interface MessageStats {
+  pushed: number;
+  delivered: number;
+  expired: number;
+  pending: number;
+}
 export type ReceiptItem = Extract<OutboxItem, { kind: 'receipt' }>;
 
 export interface SessionPage {
@@ -223,17 +241,19 @@ export class SessionStore {
       b.due,
       b.all,
       b.outbox,
+      b.stats,
       b.tag,
       limit,
       this.statusRetentionMs,
     );
     const at = Date.now();
     const ended: EventItem[] = [];
-    for (let i = 0; i + 3 < flat.length; i += 4) {
+    for (let i = 0; i + 4 < flat.length; i += 5) {
       ended.push({
         kind: 'event',
         bucket,
         entryId: flat[i + 3] as string,
+        deadline: Number(flat[i + 4]),
         event: {
           type: 'session.ended',
           token: flat[i] as string,
@@ -329,6 +349,7 @@ export class SessionStore {
       k.session,
       k.inbox,
       k.messagePrefix + id,
+      k.stats,
       input.token,
       id,
       canonicalJson(input.data),
@@ -344,16 +365,17 @@ export class SessionStore {
 
   async ack(id: string, input: AckInput): Promise<AckResult> {
     const k = this.keys.session(input.token);
-    const [code, at, entryId, data] = (await this.redis.iosAck(
+    const [code, at, entryId, data, ts] = (await this.redis.iosAck(
       k.messagePrefix + id,
       k.inbox,
       k.outbox,
+      k.stats,
       id,
       input.token,
       input.nodeId,
       input.socketId,
       this.statusRetentionMs,
-    )) as [number, number?, string?, string?];
+    )) as [number, number?, string?, string?, string?];
     if (code < 0) return { settled: false, code: code as StoreErrorCode };
     const deliveredAt = Number(at);
     if (code === 0) return { settled: true, duplicate: true, id, deliveredAt };
@@ -370,7 +392,7 @@ export class SessionStore {
         socketId: input.socketId,
       },
     };
-    return { settled: true, duplicate: false, id, deliveredAt, receipt };
+    return { settled: true, duplicate: false, id, deliveredAt, pushedAt: Number(ts), receipt };
   }
 
   /** The seed's receipt: settles the oldest pending message of the session whose data equals `data`. */
@@ -379,13 +401,14 @@ export class SessionStore {
     const reply = (await this.redis.iosAckByData(
       k.inbox,
       k.outbox,
+      k.stats,
       canonicalJson(data),
       input.nodeId,
       input.socketId,
       this.statusRetentionMs,
       k.messagePrefix,
       1000,
-    )) as [number, string?, number?, string?];
+    )) as [number, string?, number?, string?, string?];
     if (reply[0] !== 1) return { settled: false, code: reply[0] as StoreErrorCode };
     const id = reply[1] ?? '';
     const deliveredAt = Number(reply[2]);
@@ -395,7 +418,23 @@ export class SessionStore {
       entryId: reply[3] ?? '',
       receipt: { id, token: input.token, data, deliveredAt, nodeId: input.nodeId, socketId: input.socketId },
     };
-    return { settled: true, duplicate: false, id, deliveredAt, receipt };
+    return { settled: true, duplicate: false, id, deliveredAt, pushedAt: Number(reply[4]), receipt };
+  }
+
+  /** Sums the counters of every bucket. */
+  async messageStats(): Promise<MessageStats> {
+    const all = await Promise.all(
+      Array.from({ length: this.keys.bucketCount }, (_, b) =>
+        this.redis.hmget(this.keys.bucket(b).stats, 'pushed', 'delivered', 'expired'),
+      ),
+    );
+    const sum = { pushed: 0, delivered: 0, expired: 0 };
+    for (const [p, d, e] of all) {
+      sum.pushed += Number(p ?? 0);
+      sum.delivered += Number(d ?? 0);
+      sum.expired += Number(e ?? 0);
+    }
+    return { ...sum, pending: Math.max(0, sum.pushed - sum.delivered - sum.expired) };
   }
 
   async messageStatus(id: string): Promise<MessageInfo | null> {
@@ -450,8 +489,8 @@ export class SessionStore {
   }
 }
 
-function sessionKeyList(k: SessionKeys): [string, string, string, string, string, string] {
-  return [k.session, k.inbox, k.graceMarker, k.due, k.all, k.outbox];
+function sessionKeyList(k: SessionKeys): [string, string, string, string, string, string, string] {
+  return [k.session, k.inbox, k.graceMarker, k.due, k.all, k.outbox, k.stats];
 }
 
 /** JSON with sorted keys: equal data gives equal text, whoever serialised it. */

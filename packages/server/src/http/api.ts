@@ -80,6 +80,10 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
           .send({ status: handler.draining ? 'draining' : 'unavailable', nodeId: handler.nodeId }),
   );
 
+  app.get('/metrics', async (_req, reply) =>
+    reply.type(handler.metrics.registry.contentType).send(await handler.metrics.registry.metrics()),
+  );
+
   const authorize = async (req: FastifyRequest): Promise<void> => {
     const header = req.headers.authorization ?? '';
     const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');

@@ -1,0 +1,105 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Everything a node reports at `/metrics` (Prometheus text). One registry per node. */
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly connects = new Counter({
+    name: 'ios_connects_total',
+    help: 'Connections registered on this node',
+    registers: [this.registry],
+  });
+  readonly disconnects = new Counter({
+    name: 'ios_disconnects_total',
+    help: 'Connections unregistered on this node',
+    registers: [this.registry],
+  });
+  readonly sessionEvents = new Counter({
+    name: 'ios_session_events_total',
+    help: 'Session lifecycle events this node produced',
+    labelNames: ['type', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly pushes = new Counter({
+    name: 'ios_pushes_total',
+    help: 'Pushes handled by this node, by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly deliveries = new Counter({
+    name: 'ios_deliveries_total',
+    help: 'Messages acknowledged on this node (first ack only)',
+    registers: [this.registry],
+  });
+  readonly receiptsQueued = new Counter({
+    name: 'ios_receipts_queued_total',
+    help: 'Receipts this node put on the receipts queue',
+    registers: [this.registry],
+  });
+  readonly sessionErrors = new Counter({
+    name: 'ios_session_errors_total',
+    help: 'Client events refused with session_error, by code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly ackLatency = new Histogram({
+    name: 'ios_ack_latency_seconds',
+    help: 'From a push being stored to its first acknowledgement (Redis clock)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly sweeperLag = new Histogram({
+    name: 'ios_sweeper_lag_seconds',
+    help: 'How late after its grace deadline a session was ended',
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [this.registry],
+  });
+  readonly reapedNodes = new Counter({
+    name: 'ios_reaped_nodes_total',
+    help: 'Dead nodes whose connections this node reaped',
+    registers: [this.registry],
+  });
+  readonly reapedConnections = new Counter({
+    name: 'ios_reaped_connections_total',
+    help: 'Connections of dead nodes reaped by this node',
+    registers: [this.registry],
+  });
+  readonly redisLatency = new Histogram({
+    name: 'ios_redis_operation_seconds',
+    help: 'Latency of the Redis operations (one script each) of the session store',
+    labelNames: ['op'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly backgroundErrors = new Counter({
+    name: 'ios_background_errors_total',
+    help: 'Failed ticks of background loops (sweeper, heartbeat, relay)',
+    labelNames: ['loop'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'ios_process_' });
+  }
+
+  /** Times one store operation. */
+  async time<T>(op: string, work: Promise<T>): Promise<T> {
+    const end = this.redisLatency.startTimer({ op });
+    try {
+      return await work;
+    } finally {
+      end();
+    }
+  }
+
+  /** Gauges whose value is read when Prometheus scrapes. */
+  gauge(name: string, help: string, read: () => number | Promise<number>): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        this.set(await read());
+      },
+    });
+  }
+}
