@@ -155,6 +155,17 @@ export class OutboxRelay {
       );
     }
     await Promise.all(adds);
+    // A short feed of what went by, for the dashboard: capped, newest first.
+    const feed = items
+      .slice(-50)
+      .map((item) =>
+        JSON.stringify(item.kind === 'event' ? item.event : { type: 'receipt', ...item.receipt }),
+      );
+    if (feed.length > 0) {
+      const key = this.options.store.keys.recentFeed;
+      await this.options.store.redis.lpush(key, ...feed);
+      await this.options.store.redis.ltrim(key, 0, 199);
+    }
     const byBucket = new Map<number, string[]>();
     for (const item of items) {
       if (!item.entryId) continue;

@@ -151,6 +151,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
   readonly #local = new Map<string, LocalEntry>();
   #ready: Promise<void> | undefined;
   #started = false;
+  readonly #startedAt = Date.now();
   #draining = false;
   #closed: Promise<void> | undefined;
   /** Unregistrations in flight (each retried until Redis takes it). */
@@ -190,6 +191,15 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       logger: this.#logger,
       onFenced: () => this.#io.local.disconnectSockets(true),
       onError: () => this.metrics.backgroundErrors.inc({ loop: 'heartbeat' }),
+      report: () => ({
+        connections: this.connectionCount,
+        sessions: this.#local.size,
+        ready: this.isReady(),
+        draining: this.#draining,
+        pid: process.pid,
+        startedAt: this.#startedAt,
+        relayBacklog: this.#relay?.backlog ?? 0,
+      }),
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
       ...(options.heartbeatTtlMs ? { heartbeatTtlMs: options.heartbeatTtlMs } : {}),
     });

@@ -30,6 +30,8 @@ export {
 export {
   NodeRegistry,
   reapDeadNodes,
+  listNodes,
+  type NodeInfo,
   nodeRegistryDefaults,
   type NodeRegistryOptions,
 } from './node-registry.js';

@@ -16,6 +16,8 @@
  *   <prefix>:{<prefix>.<b>}:stats       hash    cluster-wide counters: pushed, delivered, expired
  *   <prefix>:{<prefix>.nodes}:live      zset    node instance -> heartbeat deadline (ms)
  *   <prefix>:{<prefix>.nodes}:reaping   zset    dead node instance -> lease deadline of its reaper
+ *   <prefix>:{<prefix>.nodes}:info      hash    node instance -> its last heartbeat report (JSON)
+ *   <prefix>:{<prefix>.feed}:recent     list    the latest relayed receipts and session events (capped)
  *   <prefix>:{<prefix>.n.<inst>}:tokens set     tokens that have (or had) a connection on a node instance
  *   <prefix>:{<prefix>.meta}:config     hash    cluster-wide settings every node must agree on
  */
@@ -103,6 +105,14 @@ export class Keys {
 
   get reapingNodes(): string {
     return `${this.prefix}:{${this.prefix}.nodes}:reaping`;
+  }
+
+  get nodeInfo(): string {
+    return `${this.prefix}:{${this.prefix}.nodes}:info`;
+  }
+
+  get recentFeed(): string {
+    return `${this.prefix}:{${this.prefix}.feed}:recent`;
   }
 
   nodeTokens(instance: string): string {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BackgroundLoop } from './background-loop.js';
 import { silentLogger, type Logger } from './logger.js';
-import type { SessionStore } from './session-store.js';
+import { nodeIdOf, type SessionStore } from './session-store.js';
 
 export interface NodeRegistryOptions {
   store: SessionStore;
@@ -18,6 +18,19 @@ export interface NodeRegistryOptions {
    */
   onFenced?: () => void;
   onError?: (error: unknown) => void;
+  /** What the node reports in each heartbeat (shown by `/v1/nodes`). */
+  report?: () => Record<string, unknown>;
+}
+
+/** A node as the cluster sees it. */
+export interface NodeInfo {
+  instance: string;
+  nodeId: string;
+  /** Last heartbeat (Redis clock, ms). */
+  heartbeatAt: number;
+  /** Heartbeat deadline: after it, the node counts as dead. */
+  expiresAt: number;
+  info: Record<string, unknown>;
 }
 
 export const nodeRegistryDefaults = { heartbeatMs: 2000, heartbeatTtlMs: 10_000 } as const;
@@ -58,9 +71,11 @@ export class NodeRegistry {
     const alive = await store.redis.iosHeartbeat(
       store.keys.liveNodes,
       store.keys.reapingNodes,
+      store.keys.nodeInfo,
       this.instance,
       this.heartbeatTtlMs,
       this.#first ? '1' : '0',
+      JSON.stringify(this.options.report?.() ?? {}),
     );
     this.#first = false;
     if (alive === 0) {
@@ -88,7 +103,32 @@ export class NodeRegistry {
     const { store } = this.options;
     await store.redis.del(store.keys.nodeTokens(this.instance));
     await store.redis.zrem(store.keys.liveNodes, this.instance);
+    await store.redis.hdel(store.keys.nodeInfo, this.instance);
   }
+}
+
+/** The live nodes of the cluster with their last reports. */
+export async function listNodes(store: SessionStore): Promise<NodeInfo[]> {
+  const [live, info] = await Promise.all([
+    store.redis.zrange(store.keys.liveNodes, 0, -1, 'WITHSCORES'),
+    store.redis.hgetall(store.keys.nodeInfo),
+  ]);
+  const nodes: NodeInfo[] = [];
+  for (let i = 0; i + 1 < live.length; i += 2) {
+    const instance = live[i] as string;
+    const report = JSON.parse(info[instance] ?? '{"at":0,"info":{}}') as {
+      at: number;
+      info: Record<string, unknown>;
+    };
+    nodes.push({
+      instance,
+      nodeId: nodeIdOf(instance),
+      heartbeatAt: report.at,
+      expiresAt: Number(live[i + 1]),
+      info: report.info,
+    });
+  }
+  return nodes;
 }
 
 /** Finds dead node instances and reaps their connections, once each, under a lease. */
@@ -124,6 +164,7 @@ export async function reapDeadNodes(input: {
     } while (cursor !== '0');
     await store.redis.del(setKey);
     await store.redis.zrem(store.keys.reapingNodes, instance);
+    await store.redis.hdel(store.keys.nodeInfo, instance);
     (input.logger ?? silentLogger).info({ instance, connections, tokens }, 'reaped a dead node');
     reaped.push({ instance, connections, tokens });
   }

@@ -12,7 +12,7 @@ export const scriptSpecs = {
   iosExpireSessions: { file: 'expire-sessions', keys: 4 },
   iosSetData: { file: 'set-data', keys: 1 },
   iosLogout: { file: 'logout', keys: 7 },
-  iosHeartbeat: { file: 'heartbeat', keys: 2 },
+  iosHeartbeat: { file: 'heartbeat', keys: 3 },
   iosClaimDeadNode: { file: 'claim-dead-node', keys: 2 },
   iosPush: { file: 'push', keys: 4 },
   iosAck: { file: 'ack', keys: 4 },

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { SessionRecord } from '@io-session/store';
+import { listNodes, type SessionRecord } from '@io-session/store';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { payloadBytes } from '../protocol/client-events.js';
@@ -147,6 +147,26 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
         }
         handler.broadcastMessage(body.data);
         return reply.code(202).send({ accepted: true });
+      });
+
+      v1.get('/nodes', async () => ({ nodes: await listNodes(handler.store) }));
+
+      v1.get('/stats', async () => {
+        const [messages, sessions, nodes] = await Promise.all([
+          handler.store.messageStats(),
+          handler.store.countSessions(),
+          listNodes(handler.store),
+        ]);
+        return { at: Date.now(), sessions, nodes: nodes.length, messages };
+      });
+
+      v1.get('/feed', async (req) => {
+        const { limit } = parse(
+          z.object({ limit: z.coerce.number().int().min(1).max(200).optional() }),
+          req.query,
+        );
+        const items = await handler.store.redis.lrange(handler.store.keys.recentFeed, 0, (limit ?? 50) - 1);
+        return { items: items.map((text) => JSON.parse(text) as unknown) };
       });
 
       v1.get<{ Params: { id: string } }>('/messages/:id', async (req) => {
