@@ -26,10 +26,18 @@ async function main(argv: string[]): Promise<void> {
     case 'dev': {
       const { values } = parseArgs({
         args: rest,
-        options: { nodes: { type: 'string', default: '2' }, 'no-worker': { type: 'boolean' } },
+        options: {
+          nodes: { type: 'string', default: '2' },
+          'no-worker': { type: 'boolean' },
+          'redis-cluster': { type: 'boolean' },
+        },
       });
       const { runDev } = await import('./cli/dev.js');
-      return runDev({ nodes: Number(values.nodes), worker: !values['no-worker'] });
+      return runDev({
+        nodes: Number(values.nodes),
+        worker: !values['no-worker'],
+        redisCluster: values['redis-cluster'] === true,
+      });
     }
     case 'bench': {
       const { runBench } = await import('./bench/run.js');

@@ -167,7 +167,11 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     const target = options.redis ?? handlerDefaults.redis;
     this.#redis = openRedis(target, { connectionName: `ios-${this.nodeId}` });
     this.#pub = openRedis(target, { connectionName: `ios-${this.nodeId}-pub` });
-    this.#sub = openRedis(target, { connectionName: `ios-${this.nodeId}-sub`, maxRetriesPerRequest: null });
+    this.#sub = openRedis(target, {
+      connectionName: `ios-${this.nodeId}-sub`,
+      maxRetriesPerRequest: null,
+      subscriber: true,
+    });
     this.#bull = openRedis(target, { connectionName: `ios-${this.nodeId}-bull`, maxRetriesPerRequest: null });
     for (const [name, client] of [
       ['commands', this.#redis],

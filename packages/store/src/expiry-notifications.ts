@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { silentLogger, type Logger } from './logger.js';
-import { openRedis, primaries } from './redis.js';
+import { allServers, isCluster, primaries } from './redis.js';
 import type { SessionStore } from './session-store.js';
 
 /** `auto`: use them, enabling `Ex` with CONFIG SET when needed and allowed; `off`: sweeper only. */
@@ -17,41 +17,86 @@ export interface ExpiryNotificationsOptions {
 /**
  * The fast path for grace timeouts: Redis `expired` keyspace events for grace markers. Only an accelerator —
  * events are lost while a subscriber reconnects, lag the TTL, and CONFIG may be forbidden — so the sweeper
- * stays the guarantee. Subscribes on every primary (events are node-local on Redis Cluster).
+ * stays the guarantee. Events are node-local on Redis Cluster: one subscriber per primary, re-synced when
+ * the cluster's topology changes (failover, resharding, new primaries).
  */
 export class ExpiryNotifications {
-  #subscribers: Redis[] = [];
+  /** host:port of a primary → its subscriber. */
+  #subscribers = new Map<string, Redis>();
+  #channel = '__keyevent@0__:expired';
+  #onRefresh: (() => void) | undefined;
+  #syncing: Promise<void> = Promise.resolve();
   enabled = false;
 
   constructor(private readonly options: ExpiryNotificationsOptions) {}
 
   async start(): Promise<boolean> {
     if ((this.options.mode ?? 'auto') === 'off') return false;
-    const logger = this.options.logger ?? silentLogger;
-    const nodes = primaries(this.options.store.redis);
-    for (const node of nodes) {
-      if (!(await ensureExpiredEvents(node, logger))) return false;
+    const { redis } = this.options.store;
+    for (const server of allServers(redis)) {
+      if (!(await ensureExpiredEvents(server, this.#logger))) return false;
     }
-    const db = (nodes[0]?.options.db as number | undefined) ?? 0;
-    const channel = `__keyevent@${db}__:expired`;
-    for (const node of nodes) {
-      const sub = openRedis(node, { connectionName: 'ios-expiry-sub', maxRetriesPerRequest: null }) as Redis;
-      sub.on('error', (err: unknown) => logger.debug({ err }, 'expiry subscriber error'));
-      sub.on('message', (_channel: string, key: string) => {
-        const bucket = this.options.store.keys.parseGraceMarker(key);
-        if (bucket !== undefined) this.options.onGraceExpired(bucket);
-      });
-      await sub.subscribe(channel);
-      this.#subscribers.push(sub);
+    const db = isCluster(redis) ? 0 : ((redis.options.db as number | undefined) ?? 0);
+    this.#channel = `__keyevent@${db}__:expired`;
+    await this.#sync();
+    if (isCluster(redis)) {
+      this.#onRefresh = () => {
+        this.#syncing = this.#syncing
+          .then(() => this.#sync())
+          .catch((err: unknown) => {
+            this.#logger.warn({ err }, 'could not follow a cluster topology change for expiry notifications');
+          });
+      };
+      redis.on('refresh', this.#onRefresh);
     }
     this.enabled = true;
     return true;
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#subscribers.map((sub) => sub.quit().catch(() => sub.disconnect())));
-    this.#subscribers = [];
+    if (this.#onRefresh) this.options.store.redis.off('refresh', this.#onRefresh);
+    await this.#syncing;
+    const subs = [...this.#subscribers.values()];
+    this.#subscribers.clear();
+    await Promise.all(subs.map((sub) => sub.quit().catch(() => sub.disconnect())));
   }
+
+  get #logger(): Logger {
+    return this.options.logger ?? silentLogger;
+  }
+
+  /** One subscriber per current primary; new primaries get one (and the setting), gone ones are closed. */
+  async #sync(): Promise<void> {
+    const current = new Map(
+      primaries(this.options.store.redis).map((node) => [endpoint(node), node] as const),
+    );
+    for (const [key, sub] of this.#subscribers) {
+      if (!current.has(key)) {
+        this.#subscribers.delete(key);
+        sub.disconnect();
+      }
+    }
+    for (const [key, node] of current) {
+      if (this.#subscribers.has(key)) continue;
+      if (this.enabled) await ensureExpiredEvents(node, this.#logger);
+      const sub = node.duplicate({
+        connectionName: 'ios-expiry-sub',
+        maxRetriesPerRequest: null,
+        enableAutoPipelining: false,
+      });
+      sub.on('error', (err: unknown) => this.#logger.debug({ err }, 'expiry subscriber error'));
+      sub.on('message', (_channel: string, key: string) => {
+        const bucket = this.options.store.keys.parseGraceMarker(key);
+        if (bucket !== undefined) this.options.onGraceExpired(bucket);
+      });
+      this.#subscribers.set(key, sub);
+      await sub.subscribe(this.#channel);
+    }
+  }
+}
+
+function endpoint(node: Redis): string {
+  return `${node.options.host ?? ''}:${node.options.port ?? ''}`;
 }
 
 /** Makes sure `notify-keyspace-events` includes expired events; false (with one warning) when it can't. */

@@ -4,6 +4,8 @@ export {
   openRedis,
   isCluster,
   primaries,
+  allServers,
+  parseSeeds,
   type RedisClient,
   type RedisTarget,
   type ConnectOptions,

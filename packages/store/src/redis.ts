@@ -9,41 +9,62 @@ export type RedisTarget = string | { cluster: string[] } | RedisClient;
 export interface ConnectOptions {
   /** Name shown by CLIENT LIST, useful when looking at a busy Redis. */
   connectionName?: string;
-  /** ioredis `maxRetriesPerRequest`; BullMQ workers need `null`. Default 2: fail fast, callers answer 503. */
+  /** ioredis `maxRetriesPerRequest`; BullMQ workers and subscribers need `null`. Default 2: fail fast, callers answer 503. */
   maxRetriesPerRequest?: number | null;
+  /** A connection for sharded pub/sub (SSUBSCRIBE): on a Cluster, one subscriber per shard that follows the topology. */
+  subscriber?: boolean;
 }
 
 export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
 }
 
-/** Opens a client for a target (or duplicates the given client, so that every user owns its connection). */
-export function openRedis(target: RedisTarget, options: ConnectOptions = {}): RedisClient {
-  const common: RedisOptions = {
+function redisOptions(options: ConnectOptions): RedisOptions {
+  return {
     maxRetriesPerRequest: options.maxRetriesPerRequest === undefined ? 2 : options.maxRetriesPerRequest,
-    enableAutoPipelining: true,
+    // Subscribers must not auto-pipeline: their commands change the connection's mode.
+    enableAutoPipelining: !options.subscriber,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
     ...(options.connectionName ? { connectionName: options.connectionName } : {}),
   };
-  if (typeof target === 'string') return new Redis(target, common);
-  if (isSeedList(target)) {
-    const clusterOptions: ClusterOptions = { redisOptions: common, enableAutoPipelining: true };
-    return new Cluster(
-      target.cluster.map((seed) => {
-        const [host, port] = seed.split(':');
-        return { host: host ?? '127.0.0.1', port: Number(port ?? 6379) };
-      }),
-      clusterOptions,
-    );
-  }
-  return target.duplicate(common as never) as RedisClient;
 }
 
-function isSeedList(target: Exclude<RedisTarget, string>): target is { cluster: string[] } {
-  return !(target instanceof Redis) && !(target instanceof Cluster);
+function clusterOptions(options: ConnectOptions): ClusterOptions {
+  return {
+    redisOptions: redisOptions(options),
+    enableAutoPipelining: !options.subscriber,
+    shardedSubscribers: options.subscriber === true,
+    // MOVED / ASK during a slot migration and a failover are retried here, not surfaced to callers.
+    maxRedirections: 32,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 300,
+    retryDelayOnTryAgain: 100,
+    clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+  };
 }
 
-/** Every primary of the target: one for a single Redis, each master for a cluster. */
+/** Parses `host:port` seeds. */
+export function parseSeeds(seeds: string[]): { host: string; port: number }[] {
+  return seeds.map((seed) => {
+    const colon = seed.lastIndexOf(':');
+    return { host: seed.slice(0, colon) || '127.0.0.1', port: Number(seed.slice(colon + 1) || 6379) };
+  });
+}
+
+/** Opens a new client for a target. A given client is duplicated, so that every user owns its connection. */
+export function openRedis(target: RedisTarget, options: ConnectOptions = {}): RedisClient {
+  if (typeof target === 'string') return new Redis(target, redisOptions(options));
+  if (target instanceof Cluster) return target.duplicate(undefined, clusterOptions(options));
+  if (target instanceof Redis) return target.duplicate(redisOptions(options));
+  return new Cluster(parseSeeds(target.cluster), clusterOptions(options));
+}
+
+/** Every primary of the target: the client itself for a single Redis, each master for a cluster. */
 export function primaries(client: RedisClient): Redis[] {
   return isCluster(client) ? client.nodes('master') : [client];
+}
+
+/** Every server of the target (replicas too: a replica promoted by a failover keeps its settings). */
+export function allServers(client: RedisClient): Redis[] {
+  return isCluster(client) ? client.nodes('all') : [client];
 }

@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { openRedis, type RedisClient, type RedisTarget } from '@io-session/store';
+import { Queue, type JobsOptions } from 'bullmq';
+import { defaultKeyPrefix, defaultRedisTarget } from './connection.js';
+import { QueueName, queuePrefix, safeJobId, type PushJob, type PushJobMessage } from './queues.js';
+
+export interface PushQueueOptions {
+  /**
+   * Redis: a URL, `{ cluster: ['host:port', …] }` seeds, or an ioredis client (duplicated, so that the
+   * queue owns its connection). Default: `REDIS_CLUSTER` seeds if set, else `REDIS_URL`, else
+   * `redis://127.0.0.1:6379`.
+   */
+  connection?: RedisTarget;
+  /** The cluster's `KEY_PREFIX`; the queue lives under the BullMQ prefix `{<prefix>}`. Default `KEY_PREFIX` or `ios`. */
+  prefix?: string;
+  /** Most messages carried by one `{ messages: [...] }` job of {@link PushQueue.pushMany}. Default 1000. */
+  batchSize?: number;
+  /** Options of every job added. Default {@link pushJobOptions}. */
+  jobOptions?: JobsOptions;
+}
+
+/** Options of one push. */
+export interface PushOptions {
+  /**
+   * Message id. Pushing the same id again (a producer that retries) enqueues nothing while the first job is
+   * kept (an hour, or the last 100,000 jobs), and the nodes store a message id once anyway.
+   * Without one, the node derives the id from the job id.
+   */
+  id?: string;
+  /** How long the message waits for its session's clients. Default the nodes' `MESSAGE_TTL_MS`. */
+  ttlMs?: number;
+}
+
+/** Job options of every job a PushQueue adds. */
+export const pushJobOptions: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 3600, count: 100_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+export const pushQueueDefaults = { batchSize: 1000, jobOptions: pushJobOptions } as const;
+
+/**
+ * The app-facing producer of the `push` queue (CONTRACT.md §6): every io-session node consumes it and
+ * delivers each message at least once to its session's clients.
+ *
+ * @example
+ * ```ts
+ * import { PushQueue } from '@io-session/worker';
+ * const queue = new PushQueue({ connection: 'redis://redis:6379', prefix: 'ios' });
+ * await queue.push('user-42', { text: 'hello' }, { id: 'order-17-shipped' });
+ * await queue.pushMany([{ token: 'a', data: 1 }, { token: 'b', data: 2 }]);
+ * await queue.broadcast({ maintenance: true });
+ * await queue.close();
+ * ```
+ */
+export class PushQueue {
+  /** The underlying BullMQ queue, for counts, events or anything else BullMQ offers. */
+  readonly queue: Queue<PushJob>;
+  readonly #redis: RedisClient;
+  readonly #batchSize: number;
+  readonly #jobOptions: JobsOptions;
+
+  constructor(options: PushQueueOptions = {}) {
+    const prefix = options.prefix ?? defaultKeyPrefix();
+    this.#batchSize = options.batchSize ?? pushQueueDefaults.batchSize;
+    this.#jobOptions = options.jobOptions ?? pushQueueDefaults.jobOptions;
+    if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1)
+      throw new RangeError(`PushQueue batchSize must be a positive whole number, got ${this.#batchSize}`);
+    this.#redis = openRedis(options.connection ?? defaultRedisTarget(), { connectionName: 'ios-push-queue' });
+    this.queue = new Queue<PushJob>(QueueName.push, { connection: this.#redis, prefix: queuePrefix(prefix) });
+  }
+
+  /**
+   * Enqueues one message to a session token; resolves with the job id once Redis has the job.
+   * The job id is `m-<id>` (`:` replaced by `_`) when the message has an id.
+   */
+  async push(token: string, data: unknown, options: PushOptions = {}): Promise<string> {
+    const message = pushMessage({ token, data, ...options });
+    const job = await this.queue.add('push', message, this.#options(message.id && `m-${message.id}`));
+    return job.id ?? '';
+  }
+
+  /**
+   * Enqueues many messages as `{ messages: [...] }` jobs of up to `batchSize` messages each (one round trip
+   * with `addBulk`); resolves with the job ids in order. A chunk whose messages all have ids gets a job id
+   * derived from them, so a producer that retries the same call enqueues nothing twice.
+   */
+  async pushMany(messages: readonly PushJobMessage[]): Promise<string[]> {
+    const checked = messages.map(pushMessage);
+    const jobs: { name: string; data: PushJob; opts: JobsOptions }[] = [];
+    for (let i = 0; i < checked.length; i += this.#batchSize) {
+      const chunk = checked.slice(i, i + this.#batchSize);
+      jobs.push({ name: 'push-batch', data: { messages: chunk }, opts: this.#options(batchJobId(chunk)) });
+    }
+    if (jobs.length === 0) return [];
+    return (await this.queue.addBulk(jobs)).map((job) => job.id ?? '');
+  }
+
+  /** Enqueues a broadcast to every connected client of the cluster (at most once each, no receipts). */
+  async broadcast(data: unknown): Promise<string> {
+    if (data === undefined) throw new TypeError('broadcast needs data');
+    const job = await this.queue.add('broadcast', { broadcast: true, data }, this.#options(undefined));
+    return job.id ?? '';
+  }
+
+  /** Closes the queue and its Redis connection. */
+  async close(): Promise<void> {
+    await this.queue.close();
+    await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+
+  #options(jobId: string | undefined): JobsOptions {
+    return jobId ? { ...this.#jobOptions, jobId: safeJobId(jobId) } : this.#jobOptions;
+  }
+}
+
+/** Checks one message and returns it in the job's shape (no `undefined` fields). */
+function pushMessage(message: PushJobMessage): PushJobMessage {
+  const { token, data, id, ttlMs } = message;
+  if (typeof token !== 'string' || token === '') throw new TypeError('push needs a non-empty string token');
+  if (data === undefined) throw new TypeError(`push to ${token} needs data`);
+  if (id !== undefined && (typeof id !== 'string' || id === ''))
+    throw new TypeError(`push to ${token}: id must be a non-empty string`);
+  if (ttlMs !== undefined && (!Number.isInteger(ttlMs) || ttlMs < 1))
+    throw new TypeError(`push to ${token}: ttlMs must be a positive whole number of milliseconds`);
+  return {
+    token,
+    data,
+    ...(id !== undefined ? { id } : {}),
+    ...(ttlMs !== undefined ? { ttlMs } : {}),
+  };
+}
+
+/** `b-<sha256 of the ids>` when every message of a chunk has an id; none otherwise. */
+function batchJobId(chunk: PushJobMessage[]): string | undefined {
+  if (!chunk.every((m) => m.id !== undefined)) return undefined;
+  const hash = createHash('sha256');
+  for (const m of chunk) hash.update(`${m.id}\n`);
+  return `b-${hash.digest('base64url').slice(0, 32)}`;
+}
