@@ -22,4 +22,10 @@ export { PushRouter, ROUTER_NAMESPACE, type RoutedCommand } from './push-router.
 /** Seed compatibility: `require('io-session-handler').from(io)` becomes `import handler from '@io-session/server'; handler.from(io)`. */
 const seedCompatible = { from, SessionHandler };
 export default seedCompatible;
-export { startPrivateRedis, startLocalRedisCluster, freePort, redisAnswers, type LocalRedis } from './cli/local-redis.js';
+export {
+  startPrivateRedis,
+  startLocalRedisCluster,
+  freePort,
+  redisAnswers,
+  type LocalRedis,
+} from './cli/local-redis.js';

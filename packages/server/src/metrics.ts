@@ -70,6 +70,11 @@ export class NodeMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
+  readonly pubsubReceived = new Counter({
+    name: 'ios_pubsub_received_total',
+    help: 'Sharded pub/sub messages this node received from the Socket.IO adapter (fan-out cost)',
+    registers: [this.registry],
+  });
   readonly backgroundErrors = new Counter({
     name: 'ios_background_errors_total',
     help: 'Failed ticks of background loops (sweeper, heartbeat, relay)',

@@ -43,6 +43,8 @@ const BROADCAST = 3;
 export class PushRouter {
   readonly #nsp: Namespace;
   readonly #adapter: RouterAdapter;
+  /** Per room: resolves once this node's subscription to the room's channel is active. */
+  readonly #subscribing = new Map<string, Promise<unknown>>();
 
   constructor(
     io: Server,
@@ -82,13 +84,21 @@ export class PushRouter {
   /** Marks this node as a holder of `token` for socket `socketId`; resolves when routing to it works. */
   async join(token: string, socketId: string): Promise<void> {
     const room = PushRouter.room(token);
-    const isNew = !this.#adapter.rooms.has(room);
+    if (!this.#adapter.rooms.has(room) && this.options.awaitSubscribed) {
+      // Same connection, so this resolves after the adapter's own SSUBSCRIBE for the new room.
+      const subscribed = Promise.resolve()
+        .then(() => this.options.awaitSubscribed?.(PushRouter.channel(token)))
+        .catch(() => this.#subscribing.delete(room));
+      this.#subscribing.set(room, subscribed);
+    }
     await this.#adapter.addAll(socketId, new Set([room]));
-    if (isNew && this.options.awaitSubscribed) await this.options.awaitSubscribed(PushRouter.channel(token));
+    await this.#subscribing.get(room);
   }
 
   leave(token: string, socketId: string): void {
-    void this.#adapter.del(socketId, PushRouter.room(token));
+    const room = PushRouter.room(token);
+    void this.#adapter.del(socketId, room);
+    if (!this.#adapter.rooms.has(room)) this.#subscribing.delete(room);
   }
 
   holds(token: string): boolean {

@@ -100,14 +100,21 @@ interface SocketState {
   token: string;
   protocol: Protocol;
   limiter: RateLimiter;
-  /** Resolves true once the connection is registered in Redis (false if that failed). */
-  registered: Promise<boolean>;
-  /** Pushes routed to this socket while its pending messages were still being read. */
+  /** Messages waiting for this session when the connection was registered: sent once it is connected. */
+  pending: PendingMessage[];
+  /** Pushes routed to this socket before it was connected (null once connected). */
   buffered: PendingMessage[] | null;
+  connected: boolean;
+  /** Unregistration has started (it happens once). */
+  released: boolean;
+  /** The session was logged out before the socket was connected. */
+  loggedOut: boolean;
 }
 
 interface LocalEntry {
   sockets: Map<string, Socket>;
+  /** The node-index entry for the token (written before any of its connections is registered). */
+  tracked: Promise<void> | undefined;
   /** Sockets from the start of their registration to the end of their unregistration. */
   refs: number;
   data: unknown;
@@ -173,6 +180,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       subscriber: true,
     });
     this.#bull = openRedis(target, { connectionName: `ios-${this.nodeId}-bull`, maxRetriesPerRequest: null });
+    this.#sub.on('smessageBuffer', () => this.metrics.pubsubReceived.inc());
     for (const [name, client] of [
       ['commands', this.#redis],
       ['pub', this.#pub],
@@ -265,7 +273,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
         (this.#sub as unknown as { ssubscribe(c: string): Promise<unknown> }).ssubscribe(channel),
     });
     io.use((socket, next) => {
-      this.#authenticateSocket(socket).then(
+      this.#admit(socket).then(
         () => next(),
         (err: Error) => next(err),
       );
@@ -487,42 +495,81 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     this.#logger.info({ nodeId: this.nodeId }, 'io-session node closed');
   }
 
-  async #authenticateSocket(socket: Socket): Promise<void> {
+  /**
+   * Handshake middleware: authenticates, then registers the connection in Redis before the client is told it
+   * is connected — so that a session exists by the time its client sees `connect`. From then on exactly one
+   * of `disconnect` (connected sockets) or the transport's `close` (sockets that never got connected)
+   * unregisters it.
+   */
+  async #admit(socket: Socket): Promise<void> {
     if (this.#draining) throw new Error('draining');
     const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
     const query = socket.handshake.query as Record<string, unknown>;
     const token = await this.#authenticate(auth.token ?? query.token);
-    socket.data.ios = { token, protocol: protocolOf(auth, query) };
+    const state: SocketState = {
+      token,
+      protocol: protocolOf(auth, query),
+      limiter: new RateLimiter(this.#opts.rateLimitPerSec ?? handlerDefaults.rateLimitPerSec),
+      pending: [],
+      buffered: [],
+      connected: false,
+      released: false,
+      loggedOut: false,
+    };
+    socket.data.ios = state;
+    if (!(await this.#register(socket, state))) throw new Error('unavailable');
+    const onClose = (): void => {
+      if (!state.connected) this.#release(socket, state);
+    };
+    socket.conn.once('close', onClose);
+    if (socket.conn.readyState !== 'open') onClose();
   }
 
   #onConnection(socket: Socket): void {
-    const { token, protocol } = socket.data.ios as { token: string; protocol: Protocol };
-    const state: SocketState = {
-      token,
-      protocol,
-      limiter: new RateLimiter(this.#opts.rateLimitPerSec ?? handlerDefaults.rateLimitPerSec),
-      registered: Promise.resolve(false),
-      buffered: [],
-    };
-    socket.data.ios = state;
+    const state = socket.data.ios as SocketState;
+    state.connected = true;
     socket.on('client_data', (raw: unknown) =>
       this.#guard(socket, state, () => this.#onClientData(state, raw)),
     );
     socket.on('push_message_delivery', (raw: unknown) =>
       this.#guard(socket, state, () => this.#onDelivery(socket, state, raw)),
     );
-    socket.on('disconnect', () => this.#track(this.#unregister(socket, state)));
-    state.registered = this.#register(socket, state);
+    socket.on('disconnect', () => this.#release(socket, state));
+    if (state.released) return;
+    if (state.loggedOut) {
+      socket.emit('logout');
+      socket.disconnect(true);
+      return;
+    }
+    void socket.join(state.protocol === 2 ? ROOM_V2 : ROOM_LEGACY);
+    const sent = new Set<string>();
+    for (const message of state.pending) {
+      sent.add(message.id);
+      this.#send(socket, state, message);
+    }
+    for (const message of state.buffered ?? []) if (!sent.has(message.id)) this.#send(socket, state, message);
+    state.pending = [];
+    state.buffered = null;
   }
 
+  /** Registers the connection in Redis. @returns false (after undoing the local part) when Redis failed. */
   async #register(socket: Socket, state: SocketState): Promise<boolean> {
-    const entry = this.#local.get(state.token) ?? { sockets: new Map(), refs: 0, data: null };
+    const entry = this.#local.get(state.token) ?? {
+      sockets: new Map(),
+      tracked: undefined,
+      refs: 0,
+      data: null,
+    };
     this.#local.set(state.token, entry);
     entry.sockets.set(socket.id, socket);
     entry.refs += 1;
     try {
       await this.#router.join(state.token, socket.id);
-      if (entry.refs === 1) await this.registry.track(state.token);
+      entry.tracked ??= this.registry.track(state.token).catch((err: unknown) => {
+        entry.tracked = undefined;
+        throw err;
+      });
+      await entry.tracked;
       const result = await this.metrics.time(
         'connect',
         this.store.connect({
@@ -534,51 +581,47 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       );
       this.metrics.connects.inc();
       entry.data = result.data;
-      void socket.join(state.protocol === 2 ? ROOM_V2 : ROOM_LEGACY);
+      state.pending = result.pending;
       this.#publishEvents(result.events);
-      const sent = new Set<string>();
-      for (const message of result.pending) {
-        sent.add(message.id);
-        this.#send(socket, state, message);
-      }
-      for (const message of state.buffered ?? [])
-        if (!sent.has(message.id)) this.#send(socket, state, message);
-      state.buffered = null;
       return true;
     } catch (err) {
-      this.#logger.warn({ err, token: state.token }, 'could not register a connection; closing it');
+      this.#logger.warn({ err, token: state.token }, 'could not register a connection; refusing it');
       entry.sockets.delete(socket.id);
       this.#router.leave(state.token, socket.id);
-      this.#sessionError(socket, 'unavailable', 'the session store is unavailable; reconnect later');
-      socket.disconnect(true);
+      entry.refs -= 1;
+      if (entry.refs === 0) this.#local.delete(state.token);
       return false;
     }
+  }
+
+  /** Unregisters a registered connection, once. */
+  #release(socket: Socket, state: SocketState): void {
+    if (state.released) return;
+    state.released = true;
+    this.#track(this.#unregister(socket, state));
   }
 
   async #unregister(socket: Socket, state: SocketState): Promise<void> {
     const entry = this.#local.get(state.token);
     entry?.sockets.delete(socket.id);
     this.#router.leave(state.token, socket.id);
-    const registered = await state.registered;
-    if (registered) {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await this.metrics.time(
-            'disconnect',
-            this.store.disconnect({ token: state.token, socketId: socket.id, graceMs: this.timeout }),
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.metrics.time(
+          'disconnect',
+          this.store.disconnect({ token: state.token, socketId: socket.id, graceMs: this.timeout }),
+        );
+        this.metrics.disconnects.inc();
+        break;
+      } catch (err) {
+        if (this.#closed && attempt > 3) {
+          this.#logger.warn(
+            { err, token: state.token },
+            'giving up unregistering a connection; the reaper will',
           );
-          this.metrics.disconnects.inc();
-          break;
-        } catch (err) {
-          if (this.#closed && attempt > 3) {
-            this.#logger.warn(
-              { err, token: state.token },
-              'giving up unregistering a connection; the reaper will',
-            );
-            return;
-          }
-          await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2000)));
+          return;
         }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2000)));
       }
     }
     if (!entry) return;
@@ -602,16 +645,14 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       this.#sessionError(socket, 'rate_limited', 'too many events; slow down');
       return;
     }
-    state.registered
-      .then((ok) => (ok ? handler() : undefined))
-      .catch((err: unknown) => {
-        if (err instanceof ClientEventError) {
-          this.#sessionError(socket, err.code, err.message);
-        } else {
-          this.#logger.warn({ err, token: state.token }, 'client event failed');
-          this.#sessionError(socket, 'unavailable', 'the session store is unavailable; try again');
-        }
-      });
+    handler().catch((err: unknown) => {
+      if (err instanceof ClientEventError) {
+        this.#sessionError(socket, err.code, err.message);
+      } else {
+        this.#logger.warn({ err, token: state.token }, 'client event failed');
+        this.#sessionError(socket, 'unavailable', 'the session store is unavailable; try again');
+      }
+    });
   }
 
   #sessionError(socket: Socket, code: SessionErrorCode, message: string): void {
@@ -678,6 +719,10 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     for (const socket of entry.sockets.values()) {
       const state = socket.data.ios as SocketState;
       if (command.kind === 'logout') {
+        if (!state.connected) {
+          state.loggedOut = true;
+          continue;
+        }
         socket.emit('logout');
         socket.disconnect(true);
       } else if (state.buffered) {

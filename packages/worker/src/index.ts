@@ -1,2 +1,31 @@
 export * from './queues.js';
-export * from './worker-command.js';
+export {
+  PushQueue,
+  pushJobOptions,
+  pushQueueDefaults,
+  type PushQueueOptions,
+  type PushOptions,
+} from './push-queue.js';
+export {
+  createWorker,
+  IoSessionWorker,
+  workerDefaults,
+  type IoSessionWorkerOptions,
+  type IoSessionWorkerEvents,
+  type ConnectionListenerEvent,
+  type JobOutcome,
+  type JobFailure,
+} from './worker.js';
+export { CAPPED_BACKOFF, cappedBackoffDelay, backoffStrategy } from './backoff.js';
+export { defaultRedisTarget, defaultKeyPrefix } from './connection.js';
+export { SeenKeys, SEEN_SHARDS, type SeenScope } from './seen-keys.js';
+export { SeenMarkers, type Claim } from './seen-markers.js';
+export { Batcher } from './batcher.js';
+export { Webhook, WebhookError, webhookDefaults, redactUrl, type WebhookOptions } from './webhook.js';
+export {
+  loadWorkerConfig,
+  workerConfigSchema,
+  WorkerConfigError,
+  type WorkerConfig,
+} from './worker-config.js';
+export { runWorkerCommand, startWorker } from './worker-command.js';

@@ -1,4 +1,84 @@
-export async function runWorkerCommand(): Promise<void> {
-  process.stderr.write('io-session worker: arrives with issue 3\n');
-  process.exit(2);
+import { pino, type Logger } from 'pino';
+import { createWorker, type IoSessionWorker, type IoSessionWorkerOptions } from './worker.js';
+import { loadWorkerConfig, WorkerConfigError, type WorkerConfig } from './worker-config.js';
+import { redactUrl, Webhook } from './webhook.js';
+
+/**
+ * `io-session worker`: consumes `receipts` and `session-events` and POSTs each job's items as a JSON array
+ * to `RECEIPT_WEBHOOK_URL` / `EVENTS_WEBHOOK_URL`, retrying with the capped backoff until the endpoint
+ * answers 2xx. A queue without a webhook has its items logged at debug and acknowledged.
+ * Bad configuration: one line on stderr, exit 2. SIGTERM / SIGINT: graceful close, exit 0; a second
+ * signal exits at once.
+ */
+export async function runWorkerCommand(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = loadConfigOrExit(env);
+  const logger = pino({
+    level: config.LOG_LEVEL,
+    base: { component: 'worker' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+  const worker = startWorker(config, logger);
+  logger.info(
+    {
+      prefix: config.KEY_PREFIX,
+      redis: config.REDIS_CLUSTER ? { cluster: config.REDIS_CLUSTER } : redactUrl(config.REDIS_URL),
+      receiptWebhook: config.RECEIPT_WEBHOOK_URL ? redactUrl(config.RECEIPT_WEBHOOK_URL) : null,
+      eventsWebhook: config.EVENTS_WEBHOOK_URL ? redactUrl(config.EVENTS_WEBHOOK_URL) : null,
+      concurrency: config.WORKER_CONCURRENCY,
+    },
+    'io-session worker starting',
+  );
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'stopping: waiting for running jobs');
+    worker.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+/** Builds the worker of the command: webhook handlers, or debug logging where no webhook is set. */
+export function startWorker(config: WorkerConfig, logger: Logger): IoSessionWorker {
+  const timeoutMs = config.WEBHOOK_TIMEOUT_MS;
+  const receipts = config.RECEIPT_WEBHOOK_URL && new Webhook({ url: config.RECEIPT_WEBHOOK_URL, timeoutMs });
+  const events = config.EVENTS_WEBHOOK_URL && new Webhook({ url: config.EVENTS_WEBHOOK_URL, timeoutMs });
+  const options: IoSessionWorkerOptions = {
+    connection: config.REDIS_CLUSTER ? { cluster: config.REDIS_CLUSTER } : config.REDIS_URL,
+    prefix: config.KEY_PREFIX,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockDurationMs: config.WORKER_LOCK_MS,
+    dedupeTtlMs: config.DEDUPE_TTL_MS,
+    logger,
+    onReceipts: receipts
+      ? (items) => receipts.post(items)
+      : (items) => logger.debug({ receipts: items }, 'receipts (no RECEIPT_WEBHOOK_URL)'),
+    onSessionEvents: events
+      ? (items) => events.post(items)
+      : (items) => logger.debug({ events: items }, 'session events (no EVENTS_WEBHOOK_URL)'),
+  };
+  return createWorker(options);
+}
+
+function loadConfigOrExit(env: NodeJS.ProcessEnv): WorkerConfig {
+  try {
+    return loadWorkerConfig(env);
+  } catch (err) {
+    if (err instanceof WorkerConfigError) {
+      process.stderr.write(`io-session: invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
 }

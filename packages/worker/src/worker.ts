@@ -237,11 +237,18 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
     worker.on('completed', (_job, outcome) => this.emit('completed', outcome));
     worker.on('failed', (job, error) => this.#failed(name, job, error));
     worker.on('error', (err) => this.#trouble(err));
-    worker.on('ready', () => this.#logger.info({ queue: name, prefix: this.prefix }, 'io-session worker ready'));
+    worker.on('ready', () =>
+      this.#logger.info({ queue: name, prefix: this.prefix }, 'io-session worker ready'),
+    );
     this.#workers.push(worker);
   }
 
-  async #deliver<T>(job: Job, items: T[], idOf: (item: T) => string, stages: Stage<T>[]): Promise<JobOutcome> {
+  async #deliver<T>(
+    job: Job,
+    items: T[],
+    idOf: (item: T) => string,
+    stages: Stage<T>[],
+  ): Promise<JobOutcome> {
     const owner = `${job.queueName}/${job.id ?? ''}`;
     const distinct = new Set(items.map(idOf)).size;
     let handed = 0;
@@ -249,7 +256,13 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
       const claim = await this.#seen.claim(stage.scope, owner, items, idOf);
       handed = Math.max(handed, claim.claimed.length);
       this.#logger.debug(
-        { queue: job.queueName, jobId: job.id, handler: stage.scope, ...claim, claimed: claim.claimed.length },
+        {
+          queue: job.queueName,
+          jobId: job.id,
+          handler: stage.scope,
+          ...claim,
+          claimed: claim.claimed.length,
+        },
         'job claimed',
       );
       if (claim.claimed.length === 0) continue;
@@ -264,7 +277,12 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
   }
 
   /** Hands items over one by one; each marker is written as soon as its handler resolved. */
-  async #each<T>(scope: SeenScope, handler: Handler<T>, items: T[], idOf: (item: T) => string): Promise<void> {
+  async #each<T>(
+    scope: SeenScope,
+    handler: Handler<T>,
+    items: T[],
+    idOf: (item: T) => string,
+  ): Promise<void> {
     const marks: Promise<void>[] = [];
     try {
       for (const item of items) {
@@ -319,7 +337,9 @@ function eventOf(job: Job<SessionEventJob>): SessionEvent {
     typeof e.token !== 'string' ||
     typeof e.sid !== 'string'
   )
-    throw new UnrecoverableError("a session-events job needs { type: 'session.started' | 'session.ended', token, sid, … }");
+    throw new UnrecoverableError(
+      "a session-events job needs { type: 'session.started' | 'session.ended', token, sid, … }",
+    );
   return e as SessionEvent;
 }
 

@@ -1,0 +1,73 @@
+export interface WebhookOptions {
+  /** Where to POST. */
+  url: string;
+  /** How long one POST may take before it counts as failed. Default 10000 ms. */
+  timeoutMs?: number;
+}
+
+export const webhookDefaults = { timeoutMs: 10_000 } as const;
+
+/** A POST that did not end with a 2xx answer: the job that made it fails and is retried with backoff. */
+export class WebhookError extends Error {
+  constructor(
+    readonly url: string,
+    /** The HTTP status, when an answer came. */
+    readonly status: number | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(
+      status === undefined
+        ? `POST ${redactUrl(url)} failed: ${errorText(options?.cause)}`
+        : `POST ${redactUrl(url)} answered ${status}`,
+      options,
+    );
+    this.name = 'WebhookError';
+  }
+}
+
+/**
+ * POSTs batches of items as one JSON array each (`content-type: application/json`); resolves on a 2xx
+ * answer and rejects with a {@link WebhookError} on anything else, a network error or a timeout.
+ */
+export class Webhook {
+  readonly url: string;
+  readonly #timeoutMs: number;
+
+  constructor(options: WebhookOptions) {
+    this.url = options.url;
+    this.#timeoutMs = options.timeoutMs ?? webhookDefaults.timeoutMs;
+  }
+
+  async post(items: readonly unknown[]): Promise<void> {
+    let res: Response;
+    try {
+      res = await fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'io-session-worker' },
+        body: JSON.stringify(items),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (error) {
+      throw new WebhookError(this.url, undefined, { cause: error });
+    }
+    // Read the answer to the end, so that the keep-alive connection can be used again.
+    await res.arrayBuffer().catch(() => undefined);
+    if (res.status < 200 || res.status > 299) throw new WebhookError(this.url, res.status);
+  }
+}
+
+/** The URL without credentials, query or fragment: what logs may show. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+function errorText(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  const inner = cause.cause instanceof Error ? `: ${cause.cause.message}` : '';
+  return `${cause.message}${inner}`;
+}

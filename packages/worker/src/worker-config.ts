@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+
+const httpUrl = z
+  .string()
+  .refine((v) => URL.canParse(v), 'is not a valid URL')
+  .refine((v) => /^https?:\/\//.test(v), 'must be an http:// or https:// URL');
+
+const redisUrl = z
+  .string()
+  .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL')
+  .refine((v) => URL.canParse(v), 'is not a valid URL');
+
+const seeds = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .refine((list) => list.length > 0, 'must list at least one host:port')
+  .refine((list) => list.every((s) => /^[^\s:]+:\d{1,5}$/.test(s)), 'must be a comma list of host:port');
+
+/** Every environment variable `io-session worker` reads, with its default (CONTRACT.md §2 and §6). */
+export const workerConfigSchema = z.object({
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  REDIS_CLUSTER: seeds.optional(),
+  KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,32}$/, 'must be 1-32 letters, digits, _ . or -')
+    .default('ios'),
+  /** Receipts are POSTed here; unset: logged at debug and acknowledged. */
+  RECEIPT_WEBHOOK_URL: httpUrl.optional(),
+  /** Session events are POSTed here; unset: logged at debug and acknowledged. */
+  EVENTS_WEBHOOK_URL: httpUrl.optional(),
+  WEBHOOK_TIMEOUT_MS: int(1).default(10_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `receipts` jobs (so webhook POSTs) at once. */
+  WORKER_CONCURRENCY: int(1, 1000).default(8),
+  /** Lock of a running job; a dead worker's jobs run again after one to two of these. */
+  WORKER_LOCK_MS: int(100).default(30_000),
+  /** How long a receipt or event handed to a webhook is remembered, so that it is not POSTed again. */
+  DEDUPE_TTL_MS: int(1000).default(24 * 3600 * 1000),
+});
+
+export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+
+export class WorkerConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable} ${problem}`);
+    this.name = 'WorkerConfigError';
+  }
+}
+
+/** Reads and validates the environment; throws a WorkerConfigError naming the first bad variable. */
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = workerConfigSchema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const variable = String(issue?.path[0] ?? 'environment');
+  throw new WorkerConfigError(
+    variable,
+    `${issue?.message ?? 'is invalid'} (got ${JSON.stringify(env[variable] ?? '')})`,
+  );
+}
