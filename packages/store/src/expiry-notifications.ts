@@ -85,6 +85,8 @@ export class ExpiryNotifications {
         enableAutoPipelining: false,
       });
       sub.on('error', (err: unknown) => this.#logger.debug({ err }, 'expiry subscriber error'));
+      // A restarted Redis forgets runtime CONFIG: set it again whenever the subscriber reconnects.
+      sub.on('ready', () => void ensureExpiredEvents(node, this.#logger));
       sub.on('message', (_channel: string, key: string) => {
         const bucket = this.options.store.keys.parseGraceMarker(key);
         if (bucket !== undefined) this.options.onGraceExpired(bucket);
