@@ -30,7 +30,7 @@ import {
   type SessionEventJob,
 } from '@io-session/worker';
 import { Queue, type Worker } from 'bullmq';
-import type { Server, Socket } from 'socket.io';
+import type { Namespace, Server, Socket } from 'socket.io';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import type { ClientDataEvent, ConnectionEvent, DeliveredEvent, SessionHandlerEvents } from './events.js';
 import { OutboxRelay } from './outbox-relay.js';
@@ -158,6 +158,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
   readonly #local = new Map<string, LocalEntry>();
   #ready: Promise<void> | undefined;
   #started = false;
+  readonly #ownsAdapter: boolean;
   readonly #startedAt = Date.now();
   #draining = false;
   #closed: Promise<void> | undefined;
@@ -264,7 +265,8 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
         ? auth
         : createAuthenticator(auth.mode, auth.mode === 'jwt' ? auth.secret : undefined);
 
-    if (options.installAdapter ?? handlerDefaults.installAdapter) {
+    this.#ownsAdapter = options.installAdapter ?? handlerDefaults.installAdapter;
+    if (this.#ownsAdapter) {
       io.adapter(createShardedAdapter(this.#pub, this.#sub, { subscriptionMode: 'dynamic' }));
     }
     this.#router = new PushRouter(io, {
@@ -489,10 +491,24 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     await this.#sweeper.close();
     await this.registry.close();
     await Promise.all([this.#receiptsQueue.close(), this.#eventsQueue.close()]);
+    if (this.#ownsAdapter) await this.#closeAdapters();
     await Promise.all(
       [this.#redis, this.#pub, this.#sub, this.#bull].map((c) => c.quit().catch(() => c.disconnect())),
     );
     this.#logger.info({ nodeId: this.nodeId }, 'io-session node closed');
+  }
+
+  /**
+   * Closes the adapters (their channels are unsubscribed while the Redis clients still run) and makes a later
+   * `io.close()` skip them: its unsubscribes would otherwise hit closed clients.
+   */
+  async #closeAdapters(): Promise<void> {
+    const namespaces = (this.#io as unknown as { _nsps: Map<string, Namespace> })._nsps;
+    for (const nsp of namespaces.values()) {
+      const adapter = nsp.adapter as { close?: () => Promise<void> | void };
+      await Promise.resolve(adapter.close?.()).catch(() => undefined);
+      adapter.close = () => undefined;
+    }
   }
 
   /**

@@ -160,7 +160,8 @@ export function registerStatic(app: FastifyInstance, options: StaticOptions = {}
       return reply.code(404).send({ error: { code: 'not_found', message: 'no such dashboard file' } });
     }
     const found = await load(join(root, file));
-    if (!found) return reply.code(404).send({ error: { code: 'not_found', message: 'no such dashboard file' } });
+    if (!found)
+      return reply.code(404).send({ error: { code: 'not_found', message: 'no such dashboard file' } });
     return send(req, reply, found);
   });
 }
