@@ -1,5 +1,5 @@
 import type { Logger, OutboxItem, SessionStore } from '@io-session/store';
-import { safeJobId, type ReceiptsJob, type SessionEventJob } from '@io-session/worker';
+import { CAPPED_BACKOFF, safeJobId, type ReceiptsJob, type SessionEventJob } from '@io-session/worker';
 import type { JobsOptions, Queue } from 'bullmq';
 
 export interface OutboxRelayOptions {
@@ -23,7 +23,7 @@ export const outboxRelayDefaults = { batchSize: 500, staleMs: 15_000 } as const;
 /** Job options shared by every job a node adds: retried with backoff by the worker, kept a while for dedup. */
 export const relayJobOptions: JobsOptions = {
   attempts: 1_000_000,
-  backoff: { type: 'capped' },
+  backoff: { type: CAPPED_BACKOFF },
   removeOnComplete: { age: 3600, count: 100_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 };

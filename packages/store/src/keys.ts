@@ -20,6 +20,9 @@
  *   <prefix>:{<prefix>.feed}:recent     list    the latest relayed receipts and session events (capped)
  *   <prefix>:{<prefix>.n.<inst>}:tokens set     tokens that have (or had) a connection on a node instance
  *   <prefix>:{<prefix>.meta}:config     hash    cluster-wide settings every node must agree on
+ *
+ * BullMQ builds its own keys under the prefix `{<prefix>}`; the worker's dedupe markers are built in
+ * packages/worker/src/seen-keys.ts.
  */
 import { bucketOf } from './hash.js';
 

@@ -3,11 +3,11 @@
  *
  *   <prefix>:{<prefix>.seen.<s>}:<scope>:<itemId>   string   seen marker of one item for one handler
  *
- * `<s>` is one of {@link SEEN_SHARDS} shards chosen by the FNV-1a hash of the item id: one hash tag would put
- * every marker of the cluster in one slot (one hot Redis Cluster node); a tag per item would make a batch
- * check one round trip per item. Sixteen shards spread the load and keep a batch check at ≤ 16 script calls.
- * `<scope>` names the handler the marker is for, so that each handler sees each item once even when an app
- * registers both the per-item and the batch handler of a queue.
+ * `<s>` is one of {@link SEEN_SHARDS} shards chosen by the FNV-1a hash of the item id. One hash tag for all
+ * markers would put every receipt of the cluster on one slot (one hot Redis Cluster node); our own tag, rather
+ * than none, keeps the placement ours even when an app's message id contains `{…}` itself. `<scope>` names
+ * the handler the marker is for, so that each handler sees each item once even when an app registers both
+ * the per-item and the batch handler of a queue.
  */
 import { fnv1a } from '@io-session/store';
 
@@ -24,6 +24,7 @@ const scopeCode: Record<SeenScope, string> = {
   onSessionEvents: 'eb',
 };
 
+/** Builds the seen-marker keys of one key prefix. */
 export class SeenKeys {
   constructor(
     readonly prefix: string,

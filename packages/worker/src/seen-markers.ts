@@ -5,11 +5,13 @@ import { SeenKeys, type SeenScope } from './seen-keys.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    iosClaimSeen(numKeys: number, ...args: (string | number)[]): Result<number[], Context>;
+    iosClaimSeen(marker: string, owner: string, ttlMs: number): Result<number, Context>;
+    iosReleaseSeen(marker: string, owner: string): Result<number, Context>;
   }
 }
 
-const claimSeenLua = readFileSync(new URL('../lua/claim-seen.lua', import.meta.url), 'utf8');
+const lua = (name: string): string => readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8');
+const scripts = { iosClaimSeen: lua('claim-seen'), iosReleaseSeen: lua('release-seen') };
 
 /** What a claim found, in the order of the items given (duplicates within the batch dropped). */
 export interface Claim<T> {
@@ -37,38 +39,35 @@ export class SeenMarkers {
     private readonly ttlMs: number,
   ) {
     this.keys = new SeenKeys(prefix);
-    if (typeof (redis as unknown as Record<string, unknown>).iosClaimSeen !== 'function') {
-      redis.defineCommand('iosClaimSeen', { lua: claimSeenLua });
+    for (const [name, source] of Object.entries(scripts)) {
+      if (typeof (redis as unknown as Record<string, unknown>)[name] !== 'function')
+        redis.defineCommand(name, { numberOfKeys: 1, lua: source });
     }
   }
 
-  /** Claims `items` for `scope` on behalf of `owner` (`<queue>/<jobId>`): one script call per shard. */
+  /**
+   * Claims `items` for `scope` on behalf of `owner` (`<queue>/<jobId>`). One script call per item, sent
+   * together: auto-pipelining makes that one round trip per Redis node.
+   */
   async claim<T>(scope: SeenScope, owner: string, items: T[], idOf: (item: T) => string): Promise<Claim<T>> {
     const unique = new Map<string, T>();
     for (const item of items) if (!unique.has(idOf(item))) unique.set(idOf(item), item);
-    const byShard = new Map<number, string[]>();
-    for (const id of unique.keys()) {
-      const shard = this.keys.shardOf(id);
-      const ids = byShard.get(shard) ?? [];
-      ids.push(id);
-      byShard.set(shard, ids);
-    }
-    const state = new Map<string, number>();
-    await Promise.all(
-      [...byShard.values()].map(async (ids) => {
-        const markers = ids.map((id) => this.keys.marker(scope, id));
-        const answers = await this.redis.iosClaimSeen(markers.length, ...markers, `p:${owner}`, this.ttlMs);
-        ids.forEach((id, i) => state.set(id, answers[i] ?? -1));
-      }),
+    const entries = [...unique];
+    const answers = await Promise.all(
+      entries.map(([id]) => this.redis.iosClaimSeen(this.keys.marker(scope, id), `p:${owner}`, this.ttlMs)),
     );
     const claim: Claim<T> = { claimed: [], done: 0, elsewhere: 0 };
-    for (const [id, item] of unique) {
-      const answer = state.get(id);
-      if (answer === 1) claim.claimed.push(item);
-      else if (answer === 0) claim.done += 1;
+    entries.forEach(([, item], i) => {
+      if (answers[i] === 1) claim.claimed.push(item);
+      else if (answers[i] === 0) claim.done += 1;
       else claim.elsewhere += 1;
-    }
+    });
     return claim;
+  }
+
+  /** Gives back `owner`'s claims of items it did not hand over (after a handler failed). */
+  async release(scope: SeenScope, owner: string, ids: string[]): Promise<void> {
+    await Promise.all(ids.map((id) => this.redis.iosReleaseSeen(this.keys.marker(scope, id), `p:${owner}`)));
   }
 
   /** Marks an item handed over: no job hands it to this handler again while the marker lives. */

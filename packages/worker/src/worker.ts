@@ -95,10 +95,21 @@ export interface IoSessionWorkerEvents {
   error: [Error];
 }
 
-/** One handler in front of which the seen markers stand. */
-type Stage<T> =
-  | { scope: SeenScope; each: Handler<T>; batch?: undefined }
-  | { scope: SeenScope; batch: (items: T[]) => unknown; each?: undefined };
+/** A per-item handler, with the seen markers in front of it. */
+interface EachStage<T> {
+  scope: SeenScope;
+  each: Handler<T>;
+  batch?: undefined;
+}
+
+/** A batch handler, with the seen markers in front of it. */
+interface BatchStage<T> {
+  scope: SeenScope;
+  batch: (items: T[]) => unknown;
+  each?: undefined;
+}
+
+type Stage<T> = EachStage<T> | BatchStage<T>;
 
 type ResolvedOptions = Required<Omit<IoSessionWorkerOptions, keyof Handlers>> & Handlers;
 type Handlers = Pick<
@@ -266,11 +277,18 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
         'job claimed',
       );
       if (claim.claimed.length === 0) continue;
-      if (stage.batch) {
-        await stage.batch(claim.claimed);
-        await Promise.all(claim.claimed.map((item) => this.#seen.markDone(stage.scope, idOf(item))));
-      } else {
-        await this.#each(stage.scope, stage.each, claim.claimed, idOf);
+      const done = new Set<string>();
+      try {
+        if (stage.batch) {
+          await stage.batch(claim.claimed);
+          await Promise.all(claim.claimed.map((item) => this.#markDone(stage.scope, idOf(item), done)));
+        } else {
+          await this.#each(stage, claim.claimed, idOf, done);
+        }
+      } catch (error) {
+        const open = claim.claimed.map(idOf).filter((id) => !done.has(id));
+        await this.#seen.release(stage.scope, owner, open).catch(() => undefined);
+        throw error;
       }
     }
     return { queue: job.queueName, jobId: job.id ?? '', items: distinct, handed };
@@ -278,22 +296,26 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
 
   /** Hands items over one by one; each marker is written as soon as its handler resolved. */
   async #each<T>(
-    scope: SeenScope,
-    handler: Handler<T>,
+    stage: EachStage<T>,
     items: T[],
     idOf: (item: T) => string,
+    done: Set<string>,
   ): Promise<void> {
     const marks: Promise<void>[] = [];
     try {
       for (const item of items) {
-        await handler(item);
-        marks.push(this.#seen.markDone(scope, idOf(item)));
+        await stage.each(item);
+        marks.push(this.#markDone(stage.scope, idOf(item), done));
       }
-    } catch (error) {
+    } finally {
       await Promise.allSettled(marks);
-      throw error;
     }
     await Promise.all(marks);
+  }
+
+  async #markDone(scope: SeenScope, id: string, done: Set<string>): Promise<void> {
+    await this.#seen.markDone(scope, id);
+    done.add(id);
   }
 
   #failed(queue: string, job: Job | undefined, error: Error): void {
