@@ -29,3 +29,5 @@ export {
   redisAnswers,
   type LocalRedis,
 } from './cli/local-redis.js';
+export { registerApi, type ApiOptions } from './http/api.js';
+export { registerStatic, staticDefaults, type StaticOptions } from './http/static.js';

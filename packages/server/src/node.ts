@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { Server } from 'socket.io';
 import type { Config } from './config.js';
 import { registerApi } from './http/api.js';
+import { registerStatic } from './http/static.js';
 import { createLogger, type Logger } from './logger.js';
 import { SessionHandler } from './session-handler.js';
 
@@ -46,6 +47,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     logger: logger.child({ component: 'sessions' }),
   });
   registerApi(app, { handler, apiKey: config.API_KEY, maxPayloadBytes: config.MAX_PAYLOAD_BYTES });
+  registerStatic(app);
   await app.ready();
   io.attach(app.server);
   await handler.ready();

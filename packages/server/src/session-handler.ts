@@ -202,7 +202,9 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       store: this.store,
       nodeId: this.nodeId,
       logger: this.#logger,
-      onFenced: () => this.#io.local.disconnectSockets(true),
+      onFenced: () => {
+        for (const socket of this.#io.of('/').sockets.values()) socket.conn.close();
+      },
       onError: () => this.metrics.backgroundErrors.inc({ loop: 'heartbeat' }),
       report: () => ({
         connections: this.connectionCount,
@@ -403,7 +405,9 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     const sockets = [...this.#io.of('/').sockets.values()];
     const step = sockets.length > 0 ? spreadMs / sockets.length : 0;
     for (const socket of sockets) {
-      socket.disconnect(true);
+      // Close the transport, not the Socket.IO session: after a DISCONNECT packet ('io server disconnect')
+      // socket.io-client would not reconnect by itself; after a transport close it reconnects elsewhere.
+      socket.conn.close();
       if (step >= 1) await new Promise((resolve) => setTimeout(resolve, step));
     }
     while (this.#unregistering.size > 0) await Promise.all(this.#unregistering);

@@ -88,6 +88,13 @@ export interface MachineInfo {
   node: string;
   redis: string;
   platform: string;
+  /** 1-minute load average when the bench started (before it started anything). */
+  loadAvgStart: number;
+  /**
+   * Share (0..1) of the machine's CPU time used during the run by processes that were not the bench's: other
+   * work on a shared machine. Above a few percent the absolute figures (less so the ratios) are depressed.
+   */
+  foreignCpuShare: number | null;
 }
 
 export interface BenchOptionsRecord {

@@ -136,8 +136,8 @@ export function registerStatic(app: FastifyInstance, options: StaticOptions = {}
     Buffer.from(body.toString('utf8').replace(/<head>/i, `<head>\n    <base href="${mount}/" />`));
   let files: Promise<Set<string>> | undefined;
   const listing = (): Promise<Set<string>> => {
-    files ??= readdir(root ?? '').then(
-      (names) => new Set(names),
+    files ??= readdir(root ?? '', { withFileTypes: true }).then(
+      (entries) => new Set(entries.filter((e) => e.isFile()).map((e) => e.name)),
       () => {
         files = undefined;
         return new Set<string>();

@@ -1,0 +1,33 @@
+/**
+ * Baseline (0): a raw BullMQ worker processing empty jobs, the floor under io-session's queue path (one job
+ * per message). Reports how many jobs it completed.
+ *
+ * argv[2]: JSON `{ redisUrl, queue, prefix, concurrency }`
+ */
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { exitWithParent } from '../harness/processes.js';
+import type { TargetEvent } from './messages.js';
+import { reportDelivered } from './report-delivered.js';
+
+exitWithParent();
+const { redisUrl, queue, prefix, concurrency } = JSON.parse(process.argv[2] ?? '{}') as {
+  redisUrl: string;
+  queue: string;
+  prefix: string;
+  concurrency: number;
+};
+let completed = 0;
+const connection = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: 'bench-floor-worker' });
+connection.on('error', () => undefined);
+const worker = new Worker(queue, async () => undefined, {
+  connection,
+  prefix,
+  concurrency,
+});
+worker.on('completed', () => {
+  completed += 1;
+});
+worker.on('error', () => undefined);
+reportDelivered(() => completed);
+void worker.waitUntilReady().then(() => process.send?.({ type: 'ready', port: 0 } satisfies TargetEvent));

@@ -1,0 +1,40 @@
+import type { LoadResult, LoadSpec } from '../load/pacer.js';
+
+/**
+ * How a client acknowledges: `v2` joins with `v: 2` and calls the Socket.IO acknowledgement of each push;
+ * `legacy` is the seed's wire form (`push_message` carries the data, `push_message_delivery` with
+ * `JSON.stringify({ token, data })`), spoken to bare Socket.IO, to io-session-handler and to io-session's
+ * legacy path.
+ */
+export type ClientMode = 'v2' | 'legacy';
+
+export interface SwarmClient {
+  token: string;
+  url: string;
+}
+
+/** Bench → swarm child. */
+export type SwarmCommand =
+  | { type: 'connect'; group: string; clients: SwarmClient[]; mode: ClientMode; concurrency: number }
+  | { type: 'disconnect'; group: string }
+  | { type: 'phase'; id: number }
+  | { type: 'collect'; id: number };
+
+/** Swarm child → bench. */
+export type SwarmEvent =
+  | { type: 'ready' }
+  | { type: 'progress'; group: string; ok: number; failed: number }
+  | { type: 'connected'; group: string; ok: number; failed: number; error?: string }
+  | { type: 'disconnected'; group: string }
+  | { type: 'samples'; id: number; samples: Float64Array; received: number; dropped: number };
+
+/** Bench → a node-like child (bare node, seed node, BullMQ worker). */
+export type TargetCommand = { type: 'load'; spec: LoadSpec } | { type: 'stop' };
+
+/** A node-like child → bench. `delivered` is cumulative. */
+export type TargetEvent =
+  | { type: 'ready'; port: number }
+  | { type: 'delivered'; total: number }
+  | { type: 'second'; perSec: number; sent: number; delivered: number }
+  | { type: 'loaded'; result: LoadResult }
+  | { type: 'error'; message: string };

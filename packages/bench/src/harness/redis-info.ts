@@ -1,0 +1,78 @@
+import type { Redis } from 'ioredis';
+
+/** What the bench reads from INFO before and after a measured window. */
+export interface RedisSnapshot {
+  /** Sum of `calls` over INFO commandstats, without the bench's own INFO calls. */
+  commands: number;
+  /** INFO stats total_commands_processed. */
+  processed: number;
+  /** INFO stats total_reads_processed (socket reads: network round trips). */
+  reads: number;
+  /** INFO cpu used_cpu_user + used_cpu_sys, seconds. */
+  cpuS: number;
+  /** INFO memory used_memory, bytes. */
+  usedMemory: number;
+  /** calls per command (commandstats), for the profile. */
+  byCommand: Record<string, number>;
+}
+
+/** `key:value` lines of an INFO reply. */
+export function parseInfo(text: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const i = line.indexOf(':');
+    if (i > 0 && !line.startsWith('#')) fields.set(line.slice(0, i), line.slice(i + 1));
+  }
+  return fields;
+}
+
+/** Parses INFO fields into a snapshot; `cmdstat_info` (the bench's own calls) is left out of `commands`. */
+export function snapshotOf(fields: Map<string, string>): RedisSnapshot {
+  const byCommand: Record<string, number> = {};
+  let commands = 0;
+  for (const [key, value] of fields) {
+    if (!key.startsWith('cmdstat_')) continue;
+    const calls = Number(/calls=(\d+)/.exec(value)?.[1] ?? 0);
+    const name = key.slice('cmdstat_'.length);
+    byCommand[name] = calls;
+    if (name !== 'info') commands += calls;
+  }
+  const num = (k: string) => Number(fields.get(k) ?? 0);
+  return {
+    commands,
+    processed: num('total_commands_processed'),
+    reads: num('total_reads_processed'),
+    cpuS: num('used_cpu_user') + num('used_cpu_sys'),
+    usedMemory: num('used_memory'),
+    byCommand,
+  };
+}
+
+export async function takeSnapshot(redis: Redis): Promise<RedisSnapshot> {
+  // Redis 7 accepts several sections in one INFO call.
+  const text = (await redis.call('INFO', 'commandstats', 'stats', 'cpu', 'memory')) as string;
+  return snapshotOf(parseInfo(text));
+}
+
+export interface RedisDelta {
+  commands: number;
+  processed: number;
+  reads: number;
+  cpuS: number;
+  byCommand: Record<string, number>;
+}
+
+export function deltaOf(before: RedisSnapshot, after: RedisSnapshot): RedisDelta {
+  const byCommand: Record<string, number> = {};
+  for (const [name, calls] of Object.entries(after.byCommand)) {
+    const d = calls - (before.byCommand[name] ?? 0);
+    if (d > 0 && name !== 'info') byCommand[name] = d;
+  }
+  return {
+    commands: after.commands - before.commands,
+    processed: after.processed - before.processed,
+    reads: after.reads - before.reads,
+    cpuS: after.cpuS - before.cpuS,
+    byCommand,
+  };
+}

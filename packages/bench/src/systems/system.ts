@@ -1,0 +1,31 @@
+import type { ClientMode } from '../children/messages.js';
+import type { LoadHooks, LoadResult, LoadSpec } from '../load/pacer.js';
+
+/** A system that holds client sessions: io-session or one of the Socket.IO baselines. */
+export interface SessionSystem {
+  readonly name: 'project' | 'bare' | 'seed';
+  /** How it is run, in one sentence (goes into the report). */
+  readonly setup: string;
+  readonly clientMode: ClientMode;
+  /** Where clients connect (spread evenly). */
+  readonly urls: string[];
+  /** The processes holding the connections (their RSS is measured). */
+  readonly pids: number[];
+  readonly usesRedis: boolean;
+  start(): Promise<void>;
+  runLoad(spec: LoadSpec, hooks?: LoadHooks): Promise<LoadResult>;
+  /**
+   * Sessions registered server-side whose token starts with `prefix` (from the `session-events` queue);
+   * absent when the system cannot tell, and then a client's `connect` is taken as the end of its connect.
+   */
+  started?(prefix: string): number;
+  ended?(prefix: string): number;
+  /** Resolves once nothing is left in flight inside the system (queues drained). */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** `c3-17` → `c3-`: counters of the bench are kept per token group. */
+export function tokenGroup(token: string): string {
+  return token.slice(0, token.indexOf('-') + 1);
+}
