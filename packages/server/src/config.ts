@@ -57,6 +57,7 @@ export const configSchema = z
     KEYSPACE_NOTIFICATIONS: z.enum(['auto', 'off'], { message: "must be 'auto' or 'off'" }).default('auto'),
     BUCKETS: int(1, 16384).default(64),
     RATE_LIMIT_PER_SEC: int(1).default(50),
+    REDIS_WAIT_REPLICAS: int(0, 16).default(0),
   })
   .superRefine((c, ctx) => {
     if (c.AUTH === 'jwt' && !c.AUTH_SECRET)

@@ -44,6 +44,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     sweepIntervalMs: config.SWEEP_INTERVAL_MS,
     keyspaceNotifications: config.KEYSPACE_NOTIFICATIONS,
     buckets: config.BUCKETS,
+    replicaAcks: config.REDIS_WAIT_REPLICAS,
     logger: logger.child({ component: 'sessions' }),
   });
   registerApi(app, { handler, apiKey: config.API_KEY, maxPayloadBytes: config.MAX_PAYLOAD_BYTES });

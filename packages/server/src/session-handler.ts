@@ -71,6 +71,8 @@ export interface SessionHandlerOptions {
   keyspaceNotifications?: NotificationMode;
   /** Hash-tagged buckets sessions are spread over; the same on every node. Default 64. */
   buckets?: number;
+  /** Replicas that must have a push (Redis `WAIT`) before it counts as stored. Default 0 (see README: failover). */
+  replicaAcks?: number;
   /** Consume the BullMQ `push` queue on this node. Default true. */
   consumePushQueue?: boolean;
   /** Install the sharded Redis adapter on `io` (required for a cluster). Default true. */
@@ -197,6 +199,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       ...(options.prefix ? { prefix: options.prefix } : {}),
       ...(options.buckets ? { buckets: options.buckets } : {}),
       ...(options.statusRetentionMs ? { statusRetentionMs: options.statusRetentionMs } : {}),
+      ...(options.replicaAcks ? { replicaAcks: options.replicaAcks } : {}),
     });
     this.registry = new NodeRegistry({
       store: this.store,

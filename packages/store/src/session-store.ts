@@ -26,9 +26,22 @@ export interface SessionStoreOptions {
   buckets?: number;
   /** How long a delivered or expired message's status stays queryable. Default 600000 (10 min). */
   statusRetentionMs?: number;
+  /**
+   * Replicas that must have a push before it is acknowledged (Redis `WAIT`). 0 (default): acknowledged once
+   * the primary has it — a failover in the next few milliseconds can lose it (replication is asynchronous).
+   */
+  replicaAcks?: number;
+  /** Longest `WAIT` for `replicaAcks`, in ms. Default 100. */
+  replicaTimeoutMs?: number;
 }
 
-export const storeDefaults = { prefix: 'ios', buckets: 64, statusRetentionMs: 600_000 } as const;
+export const storeDefaults = {
+  prefix: 'ios',
+  buckets: 64,
+  statusRetentionMs: 600_000,
+  replicaAcks: 0,
+  replicaTimeoutMs: 100,
+} as const;
 
 export interface ConnectInput {
   token: string;
@@ -108,8 +121,12 @@ export class SessionStore {
   readonly keys: Keys;
   readonly redis: RedisClient;
   readonly statusRetentionMs: number;
+  readonly replicaAcks: number;
+  readonly replicaTimeoutMs: number;
 
   constructor(options: SessionStoreOptions) {
+    this.replicaAcks = options.replicaAcks ?? storeDefaults.replicaAcks;
+    this.replicaTimeoutMs = options.replicaTimeoutMs ?? storeDefaults.replicaTimeoutMs;
     this.redis = options.redis;
     this.keys = new Keys(options.prefix ?? storeDefaults.prefix, options.buckets ?? storeDefaults.buckets);
     this.statusRetentionMs = options.statusRetentionMs ?? storeDefaults.statusRetentionMs;
@@ -345,7 +362,7 @@ export class SessionStore {
   async push(input: PushInput): Promise<PushResult> {
     const k = this.keys.session(input.token);
     const id = input.id ?? this.newMessageId(input.token);
-    const reply = await this.redis.iosPush(
+    const args = [
       k.session,
       k.inbox,
       k.messagePrefix + id,
@@ -356,7 +373,22 @@ export class SessionStore {
       input.ttlMs,
       this.statusRetentionMs,
       k.messagePrefix,
-    );
+    ];
+    let reply: number[];
+    if (this.replicaAcks > 0) {
+      // WAIT goes to the node that ran the script (a pipeline stays on one node, also on a Cluster): the push
+      // is acknowledged only once replicas have it, so a failover right after cannot lose it.
+      const results = await this.redis
+        .pipeline()
+        .iosPush(...args)
+        .wait(this.replicaAcks, this.replicaTimeoutMs)
+        .exec();
+      const [err, value] = results?.[0] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      reply = value as number[];
+    } else {
+      reply = await this.redis.iosPush(...args);
+    }
     const [code, ts, connections] = reply as [number, number?, number?];
     if (code === 0) return { stored: false, reason: 'no_session' };
     if (code < 0) return { stored: false, reason: 'id_conflict' };
