@@ -1,11 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects, split by what their tests need (STYLE.md practice 8):
+ * Four projects, split by what their tests need (STYLE.md practice 8):
  * - unit:        pure code, no Redis;
  * - integration: one Redis (the shared one on 127.0.0.1:6379 with a unique key prefix per test, or a private
  *                redis-server the test starts), in-process Socket.IO servers;
- * - cluster:     several `io-session node` processes (and private redis-servers).
+ * - cluster:     several `io-session node` processes (and private redis-servers);
+ * - browser:     headless Chromium against a node.
  * Every file cleans up what it started (test/helpers/setup-cleanup.ts). Cluster files run one at a time:
  * they start several processes each and measure timings, which two cores cannot do twice at once.
  */
@@ -55,6 +56,8 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000,
           maxWorkers: 1,
+          // projects of one group must agree on maxWorkers: the browser files run last, one by one
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -1,7 +1,7 @@
 /**
  * Cleanup registry of the current test file. Helpers that start something (a process, a client, a server)
- * register how to stop it here; `setup-cleanup.ts` (a vitest setup file) runs every registered cleanup
- * after the file, whether its tests passed or not, newest first.
+ * register how to stop it here; `setup-cleanup.ts` (a vitest setup file) stops what a test started after
+ * that test, and what `beforeAll` hooks started after the file, whether the tests passed or not, newest first.
  */
 type Cleanup = () => unknown;
 
@@ -17,10 +17,18 @@ export function deferCleanup(fn: Cleanup): () => void {
   };
 }
 
-/** Runs (and forgets) every registered cleanup, newest first; collects failures and throws them together. */
-export async function runCleanups(): Promise<void> {
+/** Marks the start of a scope (a test): `runCleanups(mark)` then stops only what was started after it. */
+export function cleanupMark(): number {
+  return cleanups.length;
+}
+
+/**
+ * Runs (and forgets) the cleanups registered after `mark` (all of them by default), newest first; collects
+ * failures and throws them together.
+ */
+export async function runCleanups(mark = 0): Promise<void> {
   const errors: unknown[] = [];
-  while (cleanups.length > 0) {
+  while (cleanups.length > mark) {
     const fn = cleanups.pop()!;
     try {
       await fn();
@@ -40,7 +48,7 @@ export function onProcessExit(fn: () => void): () => void {
   return () => exitHooks.delete(fn);
 }
 
-process.once('exit', () => {
+function runExitHooks(): void {
   for (const fn of exitHooks) {
     try {
       fn();
@@ -48,4 +56,14 @@ process.once('exit', () => {
       // exiting anyway
     }
   }
-});
+  exitHooks.clear();
+}
+
+process.once('exit', runExitHooks);
+// A worker stopped by a signal skips 'exit' listeners: kill the children first, then die of the same signal.
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    runExitHooks();
+    process.kill(process.pid, signal);
+  });
+}

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import { from, type SessionHandler, type SessionHandlerOptions } from '@io-session/server';
+import type { RedisTarget } from '@io-session/store';
 import { Server } from 'socket.io';
 import { deferCleanup } from './cleanup.js';
 import { Recorder } from './clients.js';
@@ -19,7 +20,7 @@ export interface InProcessNode {
   readonly handler: SessionHandler;
   /** Every event its `connectionListener` saw, in order. */
   readonly events: Recorder<ConnectionEventRecord>;
-  /** Closes the handler (graceful) and the Socket.IO server. */
+  /** Closes the Socket.IO server, then the handler. */
   close(): Promise<void>;
 }
 
@@ -28,7 +29,7 @@ export interface InProcessNode {
  * Several of them on one Redis and prefix behave like several nodes. Closed after the test file.
  */
 export async function startInProcessNode(
-  options: SessionHandlerOptions & { redis: string; prefix: string },
+  options: SessionHandlerOptions & { redis: RedisTarget; prefix: string },
 ): Promise<InProcessNode> {
   const port = await freePort();
   const http = createServer();
@@ -45,12 +46,14 @@ export async function startInProcessNode(
   handler.connectionListener((event) => events.push({ ...event }));
   await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
   let closed: Promise<void> | undefined;
+  // io first, then the handler: the other order makes the Redis adapter unsubscribe on closed clients
+  // (see handler-close.test.ts).
   const close = (): Promise<void> =>
     (closed ??= (async () => {
-      await handler.close();
       await new Promise<void>((resolve) => {
         void io.close(() => resolve());
       });
+      await handler.close();
     })());
   deferCleanup(close);
   await handler.ready();

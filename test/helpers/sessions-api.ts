@@ -34,7 +34,9 @@ export async function sessionWhere(
     last = await getSession(baseUrl, token);
     if (last.status === 200 && test(last.body)) return last.body;
     if (Date.now() > deadline)
-      throw new Error(`session ${token} on ${baseUrl} never matched; last answer ${last.status} ${JSON.stringify(last.body)}`);
+      throw new Error(
+        `session ${token} on ${baseUrl} never matched; last answer ${last.status} ${JSON.stringify(last.body)}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -46,23 +48,30 @@ export async function sessionGone(baseUrl: string, token: string, timeout = 15_0
     const res = await getSession(baseUrl, token);
     if (res.status === 404) return Date.now();
     if (Date.now() > deadline)
-      throw new Error(`session ${token} still answers ${res.status} on ${baseUrl}: ${JSON.stringify(res.body)}`);
+      throw new Error(
+        `session ${token} still answers ${res.status} on ${baseUrl}: ${JSON.stringify(res.body)}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
 /** Pages through `GET /v1/sessions` to the end; returns every token in order and how many pages it took. */
-export async function allSessionTokens(baseUrl: string, limit: number): Promise<{ tokens: string[]; pages: number }> {
+export async function allSessionTokens(
+  baseUrl: string,
+  limit: number,
+): Promise<{ tokens: string[]; pages: number }> {
   const tokens: string[] = [];
   let cursor: string | null = null;
   let pages = 0;
   do {
-    const query: string = cursor === null ? `?limit=${limit}` : `?limit=${limit}&cursor=${encodeURIComponent(cursor)}`;
+    const query: string =
+      cursor === null ? `?limit=${limit}` : `?limit=${limit}&cursor=${encodeURIComponent(cursor)}`;
     const res: ApiResponse<ApiSessionPage> = await api<ApiSessionPage>(baseUrl, `/v1/sessions${query}`, {
       apiKey: TEST_API_KEY,
       timeout: 30_000,
     });
-    if (res.status !== 200) throw new Error(`GET /v1/sessions${query} answered ${res.status}: ${JSON.stringify(res.body)}`);
+    if (res.status !== 200)
+      throw new Error(`GET /v1/sessions${query} answered ${res.status}: ${JSON.stringify(res.body)}`);
     tokens.push(...res.body.sessions.map((s) => s.token));
     cursor = res.body.next;
     pages += 1;

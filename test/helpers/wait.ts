@@ -9,14 +9,14 @@ export interface WaitOptions {
   message?: string;
 }
 
+/** `T` without its falsy members: what `waitUntil` resolves with. */
+export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
 /**
  * Polls an external observable (an HTTP answer, a Redis key) until `fn` returns a truthy value, and returns it.
  * For conditions that have no event to wait for; never use it as a sleep.
  */
-export async function waitUntil<T>(
-  fn: () => T | Promise<T>,
-  options: WaitOptions = {},
-): Promise<NonNullable<T>> {
+export async function waitUntil<T>(fn: () => T | Promise<T>, options: WaitOptions = {}): Promise<Truthy<T>> {
   const timeout = options.timeout ?? 10_000;
   const interval = options.interval ?? 50;
   const deadline = Date.now() + timeout;
@@ -24,7 +24,7 @@ export async function waitUntil<T>(
   for (;;) {
     try {
       const value = await fn();
-      if (value) return value as NonNullable<T>;
+      if (value) return value as Truthy<T>;
       last = value;
     } catch (err) {
       last = err;

@@ -22,6 +22,8 @@ export async function startNode(config: Config): Promise<RunningNode> {
     // Request logs are debug noise at this rate: the HTTP logger only speaks from warn up.
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: config.MAX_PAYLOAD_BYTES * 2 + 4096,
+    // Session tokens may be 256 characters (URL-encoded: more) in /v1/sessions/:token.
+    maxParamLength: 1024,
   });
   let accepting = true;
   const io = new Server({

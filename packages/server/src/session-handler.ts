@@ -100,6 +100,8 @@ export interface LocalSession {
 
 interface SocketState {
   token: string;
+  /** What events may call this session: its token, and the JWT the connection presented. */
+  names: readonly string[];
   protocol: Protocol;
   limiter: RateLimiter;
   /** Messages waiting for this session when the connection was registered: sent once it is connected. */
@@ -528,9 +530,11 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     if (this.#draining) throw new Error('draining');
     const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
     const query = socket.handshake.query as Record<string, unknown>;
-    const token = await this.#authenticate(auth.token ?? query.token);
+    const credential = auth.token ?? query.token;
+    const token = await this.#authenticate(credential);
     const state: SocketState = {
       token,
+      names: typeof credential === 'string' && credential !== token ? [token, credential] : [token],
       protocol: protocolOf(auth, query),
       limiter: new RateLimiter(this.#opts.rateLimitPerSec ?? handlerDefaults.rateLimitPerSec),
       pending: [],
@@ -684,7 +688,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
   }
 
   async #onClientData(state: SocketState, raw: unknown): Promise<void> {
-    const { data } = parseClientData(raw, state.token, this.#maxPayload);
+    const { data } = parseClientData(raw, state.names, this.#maxPayload);
     if (!(await this.store.setData(state.token, data))) return;
     const entry = this.#local.get(state.token);
     if (entry) entry.data = data;
@@ -692,7 +696,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
   }
 
   async #onDelivery(socket: Socket, state: SocketState, raw: unknown): Promise<void> {
-    const delivery = parseDelivery(raw, state.token, this.#maxPayload);
+    const delivery = parseDelivery(raw, state.names, this.#maxPayload);
     const who = { token: state.token, nodeId: this.nodeId, socketId: socket.id };
     const result =
       delivery.kind === 'id'

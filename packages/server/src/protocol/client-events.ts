@@ -51,14 +51,20 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 }
 
 /** Parses a `client_data` event and checks it names the connection's own token. */
-export function parseClientData(raw: unknown, own: string, maxBytes: number): ClientData {
+/**
+ * The names a connection may use for its own session in an event: the session token, and with JWT
+ * authentication also the JWT it connected with (seed clients echo back what they connected with).
+ */
+export type OwnTokens = readonly string[];
+
+export function parseClientData(raw: unknown, own: OwnTokens, maxBytes: number): ClientData {
   const value = parse(clientDataSchema, decode(raw, maxBytes), 'client_data');
   assertOwnToken(value.token, own);
   return value;
 }
 
 /** Parses a `push_message_delivery` receipt: `{ id }` (v2) or the seed's `{ token, data }`. */
-export function parseDelivery(raw: unknown, own: string, maxBytes: number): Delivery {
+export function parseDelivery(raw: unknown, own: OwnTokens, maxBytes: number): Delivery {
   const value = decode(raw, maxBytes);
   if (typeof value === 'object' && value !== null && 'id' in value) {
     const byId = parse(deliveryByIdSchema, value, 'push_message_delivery');
@@ -70,8 +76,8 @@ export function parseDelivery(raw: unknown, own: string, maxBytes: number): Deli
   return { kind: 'data', token: byData.token, data: byData.data };
 }
 
-function assertOwnToken(claimed: string, own: string): void {
-  if (claimed !== own) {
+function assertOwnToken(claimed: string, own: OwnTokens): void {
+  if (!own.includes(claimed)) {
     throw new ClientEventError('forbidden_token', "the token in the event is not this connection's token");
   }
 }
