@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Receipt, SessionEvent } from '@io-session/store';
 import type { PushJob } from '@io-session/worker';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { trackChild } from './child.js';
 import { deferCleanup } from './cleanup.js';
@@ -17,6 +17,7 @@ import { api, Recorder, type ApiResponse } from './clients.js';
 import { spawnCli, TEST_API_KEY } from './node-process.js';
 import { sessionWhere } from './sessions-api.js';
 import { freePort } from './ports.js';
+import { connectRedis, primariesOf } from './redis-client.js';
 import { withTimeout } from './wait.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -264,9 +265,12 @@ export function messageStatus(
   });
 }
 
-/** A BullMQ producer of the `push` queue of a key prefix (plain BullMQ, as apps may use). Closed after the file. */
+/**
+ * A BullMQ producer of the `push` queue of a key prefix (plain BullMQ, as apps may use). Closed after the file.
+ * On an ioredis `Cluster` when `redisUrl` is the shared URL and `TEST_REDIS=cluster`.
+ */
 export function pushQueue(redisUrl: string, prefix: string): Queue<PushJob> {
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const connection = connectRedis(redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', () => undefined);
   const queue = new Queue<PushJob>('push', { connection, prefix: `{${prefix}}` });
   queue.on('error', () => undefined);
@@ -366,7 +370,7 @@ const WORKER_COMMAND_JS = fileURLToPath(
 );
 
 /**
- * Whether `io-session worker` is implemented (the built command is not the stub of issue 2).
+ * Whether `io-session worker` is implemented (the built command is not the stub that says it arrives with issue 3).
  * `IOS_TEST_RECEIPTS=queue|webhook` forces one way.
  */
 export function workerCommandReady(): boolean {
@@ -393,7 +397,7 @@ export async function startQueueSink(options: { redisUrl: string; prefix: string
   const log = new ReceiptLog();
   const rerunJobs: string[] = [];
   const seenJobs = new Set<string>();
-  const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const connection = connectRedis(options.redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', () => undefined);
   const worker = new Worker<{ receipts: Receipt[] }>(
     'receipts',
@@ -454,46 +458,43 @@ export async function startWebhookSink(options: { redisUrl: string; prefix: stri
 /**
  * Every receipt held by the jobs of the `receipts` queue, read from the job hashes directly (whatever state
  * the jobs are in, so nothing needs to consume them): the contract's "one receipt job per message" counted
- * at its source.
+ * at its source. On a cluster, every primary is scanned.
  */
-export async function receiptsInQueue(redis: Redis, prefix: string): Promise<SeenReceipt[]> {
+export async function receiptsInQueue(redis: Redis | Cluster, prefix: string): Promise<SeenReceipt[]> {
   const base = `{${prefix}}:receipts:`;
   const found: SeenReceipt[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${base}*`, 'COUNT', 1000);
-    cursor = next;
-    const jobKeys = keys.filter((k) => !k.slice(base.length).includes(':'));
-    const types = await Promise.all(jobKeys.map((k) => redis.type(k)));
-    const hashes = jobKeys.filter((_, i) => types[i] === 'hash');
-    const datas = await Promise.all(hashes.map((k) => redis.hget(k, 'data')));
-    datas.forEach((data, i) => {
-      if (!data) return;
-      const job = JSON.parse(data) as { receipts?: Receipt[] };
-      for (const receipt of job.receipts ?? [])
-        found.push({ receipt, source: hashes[i]!.slice(base.length) });
-    });
-  } while (cursor !== '0');
+  for (const server of await primariesOf(redis)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await server.scan(cursor, 'MATCH', `${base}*`, 'COUNT', 1000);
+      cursor = next;
+      const jobKeys = keys.filter((k) => !k.slice(base.length).includes(':'));
+      const types = await Promise.all(jobKeys.map((k) => redis.type(k)));
+      const hashes = jobKeys.filter((_, i) => types[i] === 'hash');
+      const datas = await Promise.all(hashes.map((k) => redis.hget(k, 'data')));
+      datas.forEach((data, i) => {
+        if (!data) return;
+        const job = JSON.parse(data) as { receipts?: Receipt[] };
+        for (const receipt of job.receipts ?? [])
+          found.push({ receipt, source: hashes[i]!.slice(base.length) });
+      });
+    } while (cursor !== '0');
+  }
   return found;
 }
 
-/** Keys of stored messages (`<prefix>:{…}:m:<id>`) of a prefix. */
-export async function storedMessageKeys(redis: Redis, prefix: string): Promise<string[]> {
+/** Keys of stored messages (`<prefix>:{…}:m:<id>`) of a prefix (on every primary of a cluster). */
+export async function storedMessageKeys(redis: Redis | Cluster, prefix: string): Promise<string[]> {
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, page] = await redis.scan(cursor, 'MATCH', `${prefix}:{${prefix}.*}:m:*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...page);
-  } while (cursor !== '0');
+  for (const server of await primariesOf(redis)) {
+    let cursor = '0';
+    do {
+      const [next, page] = await server.scan(cursor, 'MATCH', `${prefix}:{${prefix}.*}:m:*`, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...page);
+    } while (cursor !== '0');
+  }
   return keys;
-}
-
-/** Counts by value. */
-export function tally<T>(values: Iterable<T>): Map<T, number> {
-  const counts = new Map<T, number>();
-  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  return counts;
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */

@@ -1,4 +1,4 @@
-import type { Logger } from '@io-session/store';
+import type { Logger, PushResult } from '@io-session/store';
 import { QueueName, type PushJob, type PushJobMessage } from '@io-session/worker';
 import { Worker, type ConnectionOptions } from 'bullmq';
 
@@ -8,7 +8,7 @@ export interface PushConsumerOptions {
   /** Jobs processed at once by this node. Default 32. */
   concurrency?: number;
   logger: Logger;
-  push: (message: PushJobMessage) => Promise<unknown>;
+  push: (message: PushJobMessage) => Promise<PushResult>;
   broadcast: (data: unknown) => void;
 }
 
@@ -32,7 +32,7 @@ export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob>
       const results = await Promise.all(
         messages.map((m, i) => options.push({ ...m, id: m.id ?? `${job.id ?? 'job'}.${i}` })),
       );
-      return { stored: results.filter(Boolean).length, total: messages.length };
+      return { stored: results.filter((r) => r.stored).length, total: messages.length };
     },
     { connection: options.connection, prefix: options.prefix, concurrency: options.concurrency ?? 32 },
   );

@@ -32,13 +32,16 @@ interface ClusterMessage {
 
 /** socket.io-adapter MessageType.BROADCAST */
 const BROADCAST = 3;
+/** socket.io-parser PacketType.EVENT */
+const EVENT = 2;
 
 /**
  * Routes node-level commands to the nodes that hold a token's sockets, through the Socket.IO sharded Redis
  * adapter. Each node joins, in a private namespace, one room per token it holds; a command is a broadcast to
  * that room, so it travels on the room's own sharded channel (SPUBLISH) and only reaches the nodes
  * subscribed to it. The receiving node runs the command itself — it sends the push to its own sockets and
- * handles their acknowledgements locally — instead of the adapter writing a packet to clients.
+ * handles their acknowledgements locally — instead of the adapter writing a packet to clients. Every holder,
+ * the publishing node included, takes commands from the channel: pushes reach clients in publish order.
  */
 export class PushRouter {
   readonly #nsp: Namespace;
@@ -57,10 +60,11 @@ export class PushRouter {
     if (!original) throw new Error('io-session needs a cluster adapter (the sharded Redis adapter)');
     this.#adapter.onMessage = (message, offset) => {
       const packet = message.data?.packet?.data;
+      // Own messages too: a node takes even the pushes it published itself from the channel, so that the
+      // channel's order (one Redis connection, one channel) is the order every push is sent to clients.
       if (
         message.type === BROADCAST &&
         message.nsp === ROUTER_NAMESPACE &&
-        message.uid !== this.#adapter.uid &&
         message.data?.requestId === undefined &&
         Array.isArray(packet) &&
         packet[0] === 'cmd'
@@ -105,9 +109,13 @@ export class PushRouter {
     return this.#adapter.rooms.has(PushRouter.room(token));
   }
 
-  /** Sends a command to every node holding sockets of its token, this node included. */
-  send(command: RoutedCommand): void {
-    if (this.holds(command.token)) this.options.onCommand(command);
-    this.#nsp.to(PushRouter.room(command.token)).emit('cmd', command);
+  /**
+   * Sends a command to every node holding sockets of its token, this node included, and resolves once Redis
+   * has taken it: a push published after this resolves reaches every holder after this one.
+   */
+  async send(command: RoutedCommand): Promise<void> {
+    const packet = { type: EVENT, data: ['cmd', command], nsp: ROUTER_NAMESPACE };
+    const rooms = new Set([PushRouter.room(command.token)]);
+    await this.#adapter.broadcast(packet as never, { rooms, except: new Set() });
   }
 }

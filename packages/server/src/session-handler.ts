@@ -104,6 +104,11 @@ interface SocketState {
   names: readonly string[];
   protocol: Protocol;
   limiter: RateLimiter;
+  /**
+   * Acknowledgements answer messages the server sent — a returning client may owe a whole backlog at once —
+   * so they have their own, larger bucket (20× the event rate).
+   */
+  ackLimiter: RateLimiter;
   /** Messages waiting for this session when the connection was registered: sent once it is connected. */
   pending: PendingMessage[];
   /** Pushes routed to this socket before it was connected (null once connected). */
@@ -375,7 +380,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       result: result.stored ? (result.duplicate ? 'duplicate' : 'stored') : result.reason,
     });
     if (result.stored && !result.duplicate && result.connections > 0) {
-      this.#router.send({
+      await this.#router.send({
         kind: 'push',
         token: message.token,
         id: result.id,
@@ -397,7 +402,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     const ended = await this.store.logout(token);
     if (!ended) return false;
     this.#publishEvents([ended]);
-    this.#router.send({ kind: 'logout', token });
+    await this.#router.send({ kind: 'logout', token });
     return true;
   }
 
@@ -494,12 +499,19 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
   async #close(drainMs: number): Promise<void> {
     await this.#ready?.catch(() => undefined);
     await this.drain(drainMs);
-    await this.#pushConsumer?.close();
+    // Each hand-over step waits for Redis, but a node asked to stop while Redis is away must still stop:
+    // what a step leaves undone (node index, relayed outbox) survivors finish after the heartbeat lapses.
+    const bounded = (what: string, work: Promise<unknown>): Promise<unknown> =>
+      Promise.race([work, new Promise((resolve) => setTimeout(resolve, 5000).unref())]).catch(
+        (err: unknown) =>
+          this.#logger.warn({ err, step: what }, 'close step failed; survivors will finish it'),
+      );
+    await bounded('push consumer', this.#pushConsumer?.close() ?? Promise.resolve());
     await this.#recovery.stop();
-    await this.#relay.close();
-    await this.#sweeper.close();
-    await this.registry.close();
-    await Promise.all([this.#receiptsQueue.close(), this.#eventsQueue.close()]);
+    await bounded('relay', this.#relay.close());
+    await bounded('sweeper', this.#sweeper.close());
+    await bounded('registry', this.registry.close());
+    await bounded('queues', Promise.all([this.#receiptsQueue.close(), this.#eventsQueue.close()]));
     if (this.#ownsAdapter) await this.#closeAdapters();
     await Promise.all(
       [this.#redis, this.#pub, this.#sub, this.#bull].map((c) => c.quit().catch(() => c.disconnect())),
@@ -537,6 +549,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       names: typeof credential === 'string' && credential !== token ? [token, credential] : [token],
       protocol: protocolOf(auth, query),
       limiter: new RateLimiter(this.#opts.rateLimitPerSec ?? handlerDefaults.rateLimitPerSec),
+      ackLimiter: new RateLimiter(20 * (this.#opts.rateLimitPerSec ?? handlerDefaults.rateLimitPerSec)),
       pending: [],
       buffered: [],
       connected: false,
@@ -556,10 +569,10 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     const state = socket.data.ios as SocketState;
     state.connected = true;
     socket.on('client_data', (raw: unknown) =>
-      this.#guard(socket, state, () => this.#onClientData(state, raw)),
+      this.#guard(socket, state.limiter, () => this.#onClientData(state, raw)),
     );
     socket.on('push_message_delivery', (raw: unknown) =>
-      this.#guard(socket, state, () => this.#onDelivery(socket, state, raw)),
+      this.#guard(socket, state.ackLimiter, () => this.#onDelivery(socket, state, raw)),
     );
     socket.on('disconnect', () => this.#release(socket, state));
     if (state.released) return;
@@ -667,8 +680,8 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
   }
 
   /** Runs a client event handler: rate limit, wait for registration, refuse bad input with `session_error`. */
-  #guard(socket: Socket, state: SocketState, handler: () => Promise<void>): void {
-    if (!state.limiter.take()) {
+  #guard(socket: Socket, limiter: RateLimiter, handler: () => Promise<void>): void {
+    if (!limiter.take()) {
       this.#sessionError(socket, 'rate_limited', 'too many events; slow down');
       return;
     }
@@ -676,7 +689,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       if (err instanceof ClientEventError) {
         this.#sessionError(socket, err.code, err.message);
       } else {
-        this.#logger.warn({ err, token: state.token }, 'client event failed');
+        this.#logger.warn({ err, socket: socket.id }, 'client event failed');
         this.#sessionError(socket, 'unavailable', 'the session store is unavailable; try again');
       }
     });
@@ -729,7 +742,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       return;
     }
     socket.emit(PUSH, envelope(message), () => {
-      this.#guard(socket, state, async () => {
+      this.#guard(socket, state.ackLimiter, async () => {
         this.#settled(
           await this.metrics.time(
             'ack',

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { api, type ApiResponse } from '../helpers/clients.js';
+import {
+  DeliveryClient,
+  messageStatus,
+  pushAccepted,
+  pushViaApi,
+  storedMessageKeys,
+  type ApiErrorBody,
+  type MessageStatusBody,
+} from '../helpers/delivery.js';
+import { startNode, TEST_API_KEY } from '../helpers/node-process.js';
+import { uniquePrefix } from '../helpers/prefix.js';
+import { dropPrefixAfterwards, redisClient, SHARED_REDIS_URL } from '../helpers/redis-client.js';
+import { startRedis } from '../helpers/redis-server.js';
+import { sessionWhere } from '../helpers/sessions-api.js';
+import { openStore } from '../helpers/store.js';
+import { waitUntil } from '../helpers/wait.js';
+
+const MAX_PAYLOAD_BYTES = 1024;
+
+/** A raw POST (for bodies `api()` cannot send: not JSON, empty). */
+async function rawPost(
+  url: string,
+  path: string,
+  body: string,
+  contentType = 'application/json',
+): Promise<ApiResponse> {
+  const res = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': contentType },
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text) as unknown;
+  } catch {
+    // left as text: the assertion below shows it
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+function expectError(res: ApiResponse, status: number, code: string): void {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.headers.get('content-type') ?? '').toContain('application/json');
+  const body = res.body as ApiErrorBody;
+  expect(body).toEqual({ error: { code, message: expect.any(String) } });
+  expect(body.error.message.length).toBeGreaterThan(0);
+}
+
+describe('bad input to the push API', () => {
+  it('answers 4xx {error:{code,message}} and stores nothing', async () => {
+    const prefix = uniquePrefix('bad');
+    dropPrefixAfterwards(prefix);
+    const node = await startNode({
+      redisUrl: SHARED_REDIS_URL,
+      prefix,
+      env: { MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES) },
+    });
+    const redis = redisClient();
+    const { store } = openStore({ prefix, buckets: 64 });
+    const token = 'target';
+    const client = new DeliveryClient({ token, v2: true });
+    await client.connect(node.url);
+    await sessionWhere(node.url, token, (s) => s.connections.length === 1);
+
+    // data just over MAX_PAYLOAD_BYTES (the body is within the HTTP limit: the API's own check)
+    const over = 'x'.repeat(MAX_PAYLOAD_BYTES + 1);
+    expectError(await pushViaApi(node.url, { token, data: over }), 413, 'payload_too_large');
+    // a body far over it (refused while reading the body)
+    expectError(
+      await pushViaApi(node.url, { token, data: 'y'.repeat(20 * MAX_PAYLOAD_BYTES) }),
+      413,
+      'payload_too_large',
+    );
+    expectError(
+      await api(node.url, '/v1/broadcast', { method: 'POST', body: { data: over }, apiKey: TEST_API_KEY }),
+      413,
+      'payload_too_large',
+    );
+    // no token, an empty token, a token that is not a string
+    expectError(
+      await api(node.url, '/v1/push', { method: 'POST', body: { data: 1 }, apiKey: TEST_API_KEY }),
+      400,
+      'bad_request',
+    );
+    expectError(await pushViaApi(node.url, { token: '', data: 1 }), 400, 'bad_request');
+    expectError(
+      await api(node.url, '/v1/push', { method: 'POST', body: { token: 42, data: 1 }, apiKey: TEST_API_KEY }),
+      400,
+      'bad_request',
+    );
+    // not JSON at all, truncated JSON, an empty body, a JSON array
+    expectError(await rawPost(node.url, '/v1/push', 'token=target&data=1'), 400, 'bad_request');
+    expectError(await rawPost(node.url, '/v1/push', `{"token":"${token}","data":`), 400, 'bad_request');
+    expectError(await rawPost(node.url, '/v1/push', ''), 400, 'bad_request');
+    expectError(
+      await rawPost(node.url, '/v1/push', JSON.stringify([{ token, data: 1 }])),
+      400,
+      'bad_request',
+    );
+    // an unknown message id
+    expectError(await messageStatus(node.url, 'no-such-message'), 404, 'not_found');
+    expectError(await messageStatus(node.url, '3.AAAAAAAAAAAAAAAA'), 404, 'not_found');
+
+    // Nothing of it was stored or sent.
+    expect(await storedMessageKeys(redis, prefix)).toEqual([]);
+    expect(await store.messageStats()).toEqual({ pushed: 0, delivered: 0, expired: 0, pending: 0 });
+    const ok = await pushAccepted(node.url, { token, data: 'fine' });
+    await client.received.waitFor((d) => d.data === 'fine');
+    expect(client.received.items.map((d) => d.id)).toEqual([ok]);
+    expect((await store.messageStats()).pushed).toBe(1);
+    // a payload of exactly the limit is accepted: the 413 is about size
+    const exact = 'z'.repeat(MAX_PAYLOAD_BYTES - 2); // JSON text of a string adds its two quotes
+    const atLimit = await pushViaApi(node.url, { token, data: exact });
+    expect(atLimit.status, JSON.stringify(atLimit.body)).toBe(202);
+  });
+
+  it('answers 503, never a silent 202, while Redis is down', async () => {
+    const redisServer = await startRedis();
+    const prefix = uniquePrefix('down');
+    const node = await startNode({ redisUrl: redisServer.url, prefix });
+    const token = 'stranded';
+    const client = new DeliveryClient({ token, v2: true });
+    await client.connect(node.url);
+    await sessionWhere(node.url, token, (s) => s.connections.length === 1);
+    const before = await pushAccepted(node.url, { token, data: 'before' });
+    await client.received.waitFor((d) => d.id === before);
+    await waitUntil(
+      async () => ((await messageStatus(node.url, before)).body as MessageStatusBody).status === 'delivered',
+      { message: 'the first push is delivered' },
+    );
+
+    await redisServer.stop();
+    // at once, before anything had time to notice
+    const first = await pushViaApi(node.url, { token, data: 'during' });
+    expectError(first, 503, 'unavailable');
+    await waitUntil(async () => (await api(node.url, '/readyz')).status === 503, {
+      message: '/readyz turns 503',
+    });
+    for (let i = 0; i < 5; i++) {
+      expectError(await pushViaApi(node.url, { token, data: { during: i } }), 503, 'unavailable');
+      expectError(await messageStatus(node.url, before), 503, 'unavailable');
+    }
+    // nothing reached the client on the side
+    expect(client.received.items.map((d) => d.data)).toEqual(['before']);
+    expect(node.proc.exitCode, node.output()).toBeNull();
+  });
+});
