@@ -23,7 +23,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: config.MAX_PAYLOAD_BYTES * 2 + 4096,
     // Session tokens may be 256 characters (URL-encoded: more) in /v1/sessions/:token.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
   });
   let accepting = true;
   const io = new Server({

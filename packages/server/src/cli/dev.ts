@@ -55,9 +55,16 @@ export async function runDev(options: DevOptions): Promise<void> {
 
   for (let i = 0; i < options.nodes; i++) {
     const nodeEnv = { ...env, PORT: String(basePort + i), NODE_ID: `dev-${i + 1}` };
-    children.push(spawn(process.execPath, [cli, 'node'], { env: nodeEnv, stdio: 'inherit' }));
+    children.push(spawn(process.execPath, [cli, 'node'], { env: nodeEnv, stdio: 'inherit', detached: true }));
   }
-  if (options.worker) children.push(spawn(process.execPath, [cli, 'worker'], { env, stdio: 'inherit' }));
+  if (options.worker) {
+    children.push(spawn(process.execPath, [cli, 'worker'], { env, stdio: 'inherit', detached: true }));
+  }
+  // Children have their own process group (a terminal's Ctrl-C reaches only this process, which passes one
+  // SIGTERM on: a second signal would make them exit at once); they still go when this process goes.
+  process.on('exit', () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  });
 
   const urls = Array.from({ length: options.nodes }, (_, i) => `http://localhost:${basePort + i}`);
   say(`nodes: ${urls.join(' ')}`);
