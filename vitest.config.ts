@@ -1,12 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Four projects, split by what their tests need (STYLE.md practice 8):
- * - unit:        pure code, no Redis;
- * - integration: one Redis (the shared one on 127.0.0.1:6379 with a unique key prefix per test, or a private
- *                redis-server the test starts), in-process Socket.IO servers;
- * - cluster:     several `io-session node` processes (and private redis-servers);
- * - browser:     headless Chromium against a node.
+ * Five projects, split by what their tests need (STYLE.md practice 8):
+ * - unit:          pure code, no Redis;
+ * - integration:   one Redis (the shared one on 127.0.0.1:6379 with a unique key prefix per test, or a private
+ *                  redis-server the test starts), in-process Socket.IO servers;
+ * - cluster:       several `io-session node` processes (and private redis-servers);
+ * - browser:       headless Chromium against a node;
+ * - redis-cluster: the session, push and receipt suites again, with the shared Redis replaced by one local
+ *                  Redis Cluster (3 primaries + 3 replicas) for the run: `TEST_REDIS=cluster` makes the helpers
+ *                  connect to it (test/helpers/redis-client.ts). Files that need a private single redis-server
+ *                  (stopping it, CONFIG renamed, memory figures) are not in it.
  * Every file cleans up what it started (test/helpers/setup-cleanup.ts). Cluster files run one at a time:
  * they start several processes each and measure timings, which two cores cannot do twice at once.
  */
@@ -58,6 +62,49 @@ export default defineConfig({
           maxWorkers: 1,
           // projects of one group must agree on maxWorkers: the browser files run last, one by one
           sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'redis-cluster',
+          // The session, push and receipt suites that run unchanged on a Redis Cluster (TEST_REDIS=cluster makes
+          // SHARED_REDIS_URL mean the cluster). Not here: files that own a private single redis-server (they stop
+          // or restart it, rename CONFIG, measure its memory or pub/sub: redis-restart, lb-sigkill,
+          // rolling-deploy, ten-thousand-sessions, fanout, redis-server-helper) or their own cluster
+          // (redis-cluster-failover, worker-redis-cluster); load and benchmark runs (soak, bench-quick);
+          // delivery-reconnect (45 s: over this project's time budget).
+          // three-nodes' "CONFIG renamed" variant and delivery-bad-input's "Redis down" test keep their private
+          // redis-server here too.
+          include: [
+            'test/integration/session-handler.test.ts',
+            'test/integration/store-lifecycle.test.ts',
+            'test/integration/client-sdk.test.ts',
+            'test/integration/delivery-acks.test.ts',
+            'test/integration/delivery-order.test.ts',
+            'test/integration/worker-push-queue.test.ts',
+            'test/integration/worker-command.test.ts',
+            'test/integration/worker-library.test.ts',
+            'test/integration/handler-close.test.ts',
+            'test/cluster/three-nodes.test.ts',
+            'test/cluster/node-crash.test.ts',
+            'test/cluster/node-lifecycle.test.ts',
+            'test/cluster/auth-jwt.test.ts',
+            'test/cluster/bad-input.test.ts',
+            'test/cluster/delivery-two-nodes.test.ts',
+            'test/cluster/delivery-order.test.ts',
+            'test/cluster/delivery-node-crash.test.ts',
+            'test/cluster/delivery-bad-input.test.ts',
+          ],
+          env: { TEST_REDIS: 'cluster' },
+          // starts one local Redis Cluster (3 primaries + 3 replicas) for the run; TEST_REDIS_CLUSTER=host:port,…
+          // uses a running one instead
+          globalSetup: ['test/helpers/global-redis-cluster.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          // one file at a time (node processes and six redis-servers on two cores), after the browser files
+          maxWorkers: 1,
+          sequence: { groupOrder: 3 },
         },
       },
     ],

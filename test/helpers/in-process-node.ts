@@ -5,6 +5,7 @@ import { Server } from 'socket.io';
 import { deferCleanup } from './cleanup.js';
 import { Recorder } from './clients.js';
 import { freePort } from './ports.js';
+import { redisTarget } from './redis-client.js';
 
 /** What a `connectionListener` reports. */
 export interface ConnectionEventRecord {
@@ -26,7 +27,8 @@ export interface InProcessNode {
 
 /**
  * A Socket.IO server on a free port with `from(io, options)` attached: a cluster node inside the test process.
- * Several of them on one Redis and prefix behave like several nodes. Closed after the test file.
+ * Several of them on one Redis and prefix behave like several nodes. Closed after the test file. A `redis` URL
+ * that is the shared Redis means the shared Redis Cluster with `TEST_REDIS=cluster`.
  */
 export async function startInProcessNode(
   options: SessionHandlerOptions & { redis: RedisTarget; prefix: string },
@@ -41,6 +43,7 @@ export async function startInProcessNode(
     heartbeatTtlMs: 1000,
     sweepIntervalMs: 200,
     ...options,
+    redis: typeof options.redis === 'string' ? redisTarget(options.redis) : options.redis,
   });
   const events = new Recorder<ConnectionEventRecord>();
   handler.connectionListener((event) => events.push({ ...event }));

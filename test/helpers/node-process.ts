@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { exitOf, isRunning, killHard, OutputBuffer, trackChild } from './child.js';
 import { freePort } from './ports.js';
+import { withRedisCluster } from './redis-client.js';
 import { waitUntil } from './wait.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -38,7 +39,10 @@ export interface NodeProcess {
   output(): string;
 }
 
-/** Environment of a test node, before `env` overrides. */
+/**
+ * Environment of a test node, before `env` overrides. (`spawnCli` adds REDIS_CLUSTER when `redisUrl` is the
+ * shared Redis and that is a cluster: `TEST_REDIS=cluster`.)
+ */
 export function nodeEnv(options: NodeOptions, port: number, nodeId: string): Record<string, string> {
   return {
     REDIS_URL: options.redisUrl,
@@ -53,7 +57,10 @@ export function nodeEnv(options: NodeOptions, port: number, nodeId: string): Rec
   };
 }
 
-/** Runs `node packages/server/dist/cli.js <args>` with exactly `env` (plus PATH), and collects its output. */
+/**
+ * Runs `node packages/server/dist/cli.js <args>` with exactly `env` (plus PATH), and collects its output. With
+ * `TEST_REDIS=cluster`, a REDIS_URL that is the shared Redis comes with the cluster's REDIS_CLUSTER.
+ */
 export function spawnCli(
   args: string[],
   env: Record<string, string>,
@@ -62,7 +69,7 @@ export function spawnCli(
   const output = new OutputBuffer();
   const proc = spawn(process.execPath, [CLI_PATH, ...args], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', ...withRedisCluster(env) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stdout?.on('data', (c: Buffer) => output.append(c));

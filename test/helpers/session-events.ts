@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { deferCleanup } from './cleanup.js';
+import { connectRedis, primariesOf } from './redis-client.js';
 
 /** A job of the `session-events` queue (CONTRACT §6). */
 export interface SessionEventJobData {
@@ -15,16 +16,17 @@ export interface SessionEventJobData {
 /**
  * Reads the `session-events` BullMQ queue of a key prefix (nodes relay every session start and end there,
  * CONTRACT §6): what a test that cannot listen inside node processes can count. Reads the job hashes directly
- * (`{<prefix>}:session-events:<jobId>`), whatever state the jobs are in, so no worker needs to run.
+ * (`{<prefix>}:session-events:<jobId>`), whatever state the jobs are in, so no worker needs to run. The shared
+ * URL means the shared Redis Cluster with `TEST_REDIS=cluster`.
  */
 export class SessionEventsQueue {
-  readonly #redis: Redis;
+  readonly #redis: Redis | Cluster;
 
   constructor(
     url: string,
     readonly prefix: string,
   ) {
-    this.#redis = new Redis(url, { maxRetriesPerRequest: 1 });
+    this.#redis = connectRedis(url, { maxRetriesPerRequest: 1 });
     this.#redis.on('error', () => undefined);
     deferCleanup(() => this.#redis.quit().catch(() => this.#redis.disconnect()));
   }
@@ -33,20 +35,22 @@ export class SessionEventsQueue {
   async events(token?: string): Promise<SessionEventJobData[]> {
     const base = `{${this.prefix}}:session-events:`;
     const found: SessionEventJobData[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.#redis.scan(cursor, 'MATCH', `${base}*`, 'COUNT', 1000);
-      cursor = next;
-      const jobKeys = keys.filter((k) => !k.slice(base.length).includes(':'));
-      const types = await Promise.all(jobKeys.map((k) => this.#redis.type(k)));
-      const hashes = jobKeys.filter((_, i) => types[i] === 'hash');
-      const datas = await Promise.all(hashes.map((k) => this.#redis.hget(k, 'data')));
-      for (const data of datas) {
-        if (!data) continue;
-        const event = JSON.parse(data) as SessionEventJobData;
-        if (token === undefined || event.token === token) found.push(event);
-      }
-    } while (cursor !== '0');
+    for (const server of await primariesOf(this.#redis)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await server.scan(cursor, 'MATCH', `${base}*`, 'COUNT', 1000);
+        cursor = next;
+        const jobKeys = keys.filter((k) => !k.slice(base.length).includes(':'));
+        const types = await Promise.all(jobKeys.map((k) => this.#redis.type(k)));
+        const hashes = jobKeys.filter((_, i) => types[i] === 'hash');
+        const datas = await Promise.all(hashes.map((k) => this.#redis.hget(k, 'data')));
+        for (const data of datas) {
+          if (!data) continue;
+          const event = JSON.parse(data) as SessionEventJobData;
+          if (token === undefined || event.token === token) found.push(event);
+        }
+      } while (cursor !== '0');
+    }
     return found.sort((a, b) => a.at - b.at);
   }
 

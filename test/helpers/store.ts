@@ -1,6 +1,6 @@
 import { openRedis, SessionStore, type RedisClient } from '@io-session/store';
 import { deferCleanup } from './cleanup.js';
-import { dropPrefixAfterwards, SHARED_REDIS_URL } from './redis-client.js';
+import { dropPrefixAfterwards, redisTarget, SHARED_REDIS_URL } from './redis-client.js';
 
 export interface TestStore {
   store: SessionStore;
@@ -9,11 +9,11 @@ export interface TestStore {
 
 /**
  * A SessionStore on its own client (closed after the test file). On the shared Redis its keys are deleted
- * after the file too.
+ * after the file too. The shared Redis is the shared Redis Cluster with `TEST_REDIS=cluster`.
  */
 export function openStore(options: { prefix: string; buckets?: number; url?: string }): TestStore {
   const url = options.url ?? SHARED_REDIS_URL;
-  const redis = openRedis(url, { connectionName: 'ios-test' });
+  const redis = openRedis(redisTarget(url), { connectionName: 'ios-test' });
   redis.on('error', () => undefined);
   deferCleanup(() => redis.quit().catch(() => redis.disconnect()));
   if (url === SHARED_REDIS_URL) dropPrefixAfterwards(options.prefix, url);

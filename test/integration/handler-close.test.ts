@@ -6,7 +6,7 @@ import { deferCleanup } from '../helpers/cleanup.js';
 import { connectClient, nextEvent } from '../helpers/clients.js';
 import { freePort } from '../helpers/ports.js';
 import { uniquePrefix } from '../helpers/prefix.js';
-import { dropPrefixAfterwards, SHARED_REDIS_URL } from '../helpers/redis-client.js';
+import { dropPrefixAfterwards, redisTarget } from '../helpers/redis-client.js';
 import { waitUntil } from '../helpers/wait.js';
 
 describe('closing an in-process handler', () => {
@@ -26,7 +26,7 @@ describe('closing an in-process handler', () => {
     const port = await freePort();
     const http = createServer();
     const io = new Server(http, { transports: ['websocket'] });
-    const handler = from(io, { redis: SHARED_REDIS_URL, prefix, timeout: 500, consumePushQueue: false });
+    const handler = from(io, { redis: redisTarget(), prefix, timeout: 500, consumePushQueue: false });
     await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
     await handler.ready();
     const client = await connectClient(`http://127.0.0.1:${port}`, { token: 'closing' });

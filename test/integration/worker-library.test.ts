@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
 import { deferCleanup } from '../helpers/cleanup.js';
 import { Recorder } from '../helpers/clients.js';
 import { uniquePrefix } from '../helpers/prefix.js';
-import { dropPrefixAfterwards, redisClient, SHARED_REDIS_URL } from '../helpers/redis-client.js';
+import { dropPrefixAfterwards, redisClient, redisTarget, SHARED_REDIS_URL } from '../helpers/redis-client.js';
 import { deferred } from '../helpers/webhook.js';
 
 /** The options nodes add their jobs with (packages/server/src/outbox-relay.ts `relayJobOptions`). */
@@ -86,7 +86,7 @@ function harness(label: string): Harness {
       return job.id!;
     },
     start: (options) => {
-      const worker = createWorker({ connection: SHARED_REDIS_URL, prefix, ...options });
+      const worker = createWorker({ connection: redisTarget(), prefix, ...options });
       worker.on('completed', completed.push);
       worker.on('failed', failed.push);
       deferCleanup(() => worker.close());
@@ -106,7 +106,10 @@ describe('createWorker (library mode)', () => {
     const h = harness('once');
     const delivered: string[] = [];
     const batches: string[][] = [];
+    // One job at a time, so that the per-job `handed` counts add up (two jobs running at once may split a
+    // receipt between the two handlers; that case has its own test below).
     h.start({
+      concurrency: 1,
       onMessageDelivered: (r) => void delivered.push(r.id),
       onReceipts: (rs) => void batches.push(rs.map((r) => r.id)),
     });

@@ -3,13 +3,13 @@ import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { deferCleanup } from '../helpers/cleanup.js';
 import { uniquePrefix } from '../helpers/prefix.js';
-import { dropPrefixAfterwards, redisClient, SHARED_REDIS_URL } from '../helpers/redis-client.js';
+import { dropPrefixAfterwards, redisClient, redisTarget } from '../helpers/redis-client.js';
 
 /** A PushQueue and a plain BullMQ view of the same `push` queue (nothing consumes it: no node runs). */
 function setup(label: string): { prefix: string; pushQueue: PushQueue; queue: Queue<PushJob> } {
   const prefix = uniquePrefix(label);
   dropPrefixAfterwards(prefix);
-  const pushQueue = new PushQueue({ connection: SHARED_REDIS_URL, prefix });
+  const pushQueue = new PushQueue({ connection: redisTarget(), prefix });
   deferCleanup(() => pushQueue.close());
   const queue = new Queue<PushJob>(QueueName.push, {
     connection: redisClient(),

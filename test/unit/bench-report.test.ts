@@ -92,6 +92,8 @@ const latency = (p50: number, p99: number) => ({
   p99Ms: measured([p99]),
   samples: 100,
   achievedPerSec: measured([5000]),
+  saturated: false,
+  ownHalf: null,
 });
 
 function sampleResult(): BenchResult {
@@ -171,6 +173,7 @@ describe('figures and targets', () => {
       'throughput@10000',
       'latency-p50',
       'latency-p99',
+      'latency-own-p99',
       'connects',
       'round-trips',
       'redis-commands',
@@ -206,6 +209,11 @@ describe('figures and targets', () => {
     expect(targets['round-trips']).toMatchObject({ value: 6, pass: true });
     expect(targets['redis-bytes']).toMatchObject({ value: 800, pass: false });
     expect(targets['rss']!.pass).toBe(true);
+
+    const saturated = sampleResult();
+    saturated.systems.project!.latency = { ...latency(4, 20), saturated: true };
+    const t = computeTargets(saturated.systems, { sessions: [1000, 10_000] });
+    expect(t.find((x) => x.id === 'latency-p99')!.pass).toBe(false);
 
     const { project } = sampleResult().systems;
     const alone = computeTargets({ project }, { sessions: [1000] });
