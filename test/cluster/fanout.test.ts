@@ -73,8 +73,8 @@ async function classicDeliveriesPerPush(nodeCount: number, redisUrl: string): Pr
     servers.push(io);
     deferCleanup(async () => {
       await new Promise<void>((resolve) => void io.close(() => resolve()));
-      pub.disconnect();
-      sub.disconnect();
+      // quit, not disconnect: the adapter's PUNSUBSCRIBE from io.close() is still in flight.
+      await Promise.all([pub.quit(), sub.quit()]);
     });
     (io as Server & { port?: number }).port = port;
   }
@@ -83,7 +83,7 @@ async function classicDeliveriesPerPush(nodeCount: number, redisUrl: string): Pr
   const received = new Recorder<number>();
   client.on('push_message', (data: { i: number }) => received.push(data.i));
   const emitterClient = new Redis(redisUrl);
-  deferCleanup(() => emitterClient.disconnect());
+  deferCleanup(() => emitterClient.quit());
   const emitter = new Emitter(emitterClient, { key });
   deliveries = 0;
   for (let i = 0; i < PUSHES; i++) emitter.to('fan-token').emit('push_message', { i });

@@ -6,3 +6,4 @@ export { barChart, formatNumber, formatRatio, renderHtml, renderJson, renderTabl
 export * from './report/results.js';
 export { parseInfo, snapshotOf, deltaOf, type RedisSnapshot } from './harness/redis-info.js';
 export { parseMonitorLine, parseClientList, clientGroup } from './harness/monitor.js';
+export { keyPattern, growthPer } from './harness/memory-breakdown.js';

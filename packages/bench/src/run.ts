@@ -6,7 +6,7 @@ import { ProcessGroup, stopOnExit } from './harness/processes.js';
 import { Progress } from './harness/progress.js';
 import { startPrivateRedis } from './harness/redis-server.js';
 import { Swarm } from './harness/swarm.js';
-import { measureFloor, measureSessions, type Context, type LatencyPlan } from './measure.js';
+import { measureFloor, measureSessions, type Context, type LatencyPlan } from './measure/index.js';
 import { parseBenchArgs, usage, type BenchOptions } from './options.js';
 import { renderHtml, renderJson, renderTable } from './report/render.js';
 import type { BenchResult, SystemName } from './report/results.js';
@@ -81,7 +81,11 @@ function createSystem(name: Exclude<SystemName, 'bullmq'>, ctx: Context, group: 
   });
 }
 
-async function benchmark(options: BenchOptions, group: ProcessGroup, progress: Progress): Promise<BenchResult> {
+async function benchmark(
+  options: BenchOptions,
+  group: ProcessGroup,
+  progress: Progress,
+): Promise<BenchResult> {
   const startedAt = new Date();
   const loadAvgStart = loadavg()[0] ?? 0;
   const foreign = new ForeignCpu();
@@ -187,7 +191,8 @@ function notes(options: BenchOptions, systems: BenchResult['systems'], foreign: 
     `Throughput: closed loop with ${formatCount(options.window)} pushes in flight, ${options.warmupS} s warm-up, ` +
       `${options.durationS} s measured; latency: open loop (5 ms ticks), receive time minus the send time carried ` +
       'in the push, measured by the clients.',
-    'Round trips/msg are top-level commands counted with MONITOR in a separate 2 s run (an EVALSHA is one); ' +
+    'Round trips/msg are top-level commands counted with MONITOR over a separate run (up to 2 s of pushes, ' +
+      'counted from before the first push until all are delivered and the queues are idle; an EVALSHA is one); ' +
       'INFO commandstats and total_commands_processed also count the commands scripts run, shown as ' +
       '"commands/msg incl. scripts". Socket reads/msg (total_reads_processed) count pipelines once.',
     'Connects/s: fresh sessions, client connect events; for io-session until the session.started event of ' +
@@ -196,6 +201,18 @@ function notes(options: BenchOptions, systems: BenchResult['systems'], foreign: 
   const latency = systems.project?.latency ?? systems.bare?.latency ?? systems.seed?.latency;
   if (latency) list.push(`Latency rate: ${formatCount(latency.ratePerSec)}/s = ${latency.rateSource}.`);
   for (const s of Object.values(systems)) {
+    const l = s?.latency;
+    if (s && l?.saturated) {
+      const own = l.ownHalf;
+      list.push(
+        `${s.label} cannot sustain the latency rate (its maximum is ${formatCount(s.levels[0]?.throughput.median ?? 0)}/s): ` +
+          'its latency there is the growth of a queue (one run)' +
+          (own
+            ? `; at 50% of its own maximum (${formatCount(own.ratePerSec)}/s) p50 ${own.p50Ms.median?.toFixed(1)} ms, ` +
+              `p99 ${own.p99Ms.median?.toFixed(1)} ms.`
+            : '.'),
+      );
+    }
     for (const w of s?.warnings ?? []) list.push(`${s?.label}: ${w}`);
   }
   return list;

@@ -36,5 +36,6 @@ export type TargetEvent =
   | { type: 'ready'; port: number }
   | { type: 'delivered'; total: number }
   | { type: 'second'; perSec: number; sent: number; delivered: number }
+  | { type: 'window'; edge: 'start' | 'end' }
   | { type: 'loaded'; result: LoadResult }
   | { type: 'error'; message: string };

@@ -36,7 +36,10 @@ process.on('message', (command: TargetCommand) => {
       delivered: () => delivered,
     },
     command.spec,
-    { onSecond: (info) => send({ type: 'second', ...info }) },
+    {
+      onSecond: (info) => send({ type: 'second', ...info }),
+      onWindow: (edge) => send({ type: 'window', edge }),
+    },
   ).then(
     (result) => send({ type: 'loaded', result }),
     (err: unknown) => send({ type: 'error', message: err instanceof Error ? err.message : String(err) }),

@@ -16,7 +16,10 @@ function sample(): CpuSample | null {
     const machine = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
     const stat = readFileSync('/proc/self/stat', 'utf8');
     // Fields after the command name: utime stime cutime cstime are fields 14-17 of the whole line.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const rest = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     const own = (rest[11] ?? 0) + (rest[12] ?? 0) + (rest[13] ?? 0) + (rest[14] ?? 0);
     return { at: Date.now(), machine, own };
   } catch {

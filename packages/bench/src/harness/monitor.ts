@@ -62,6 +62,7 @@ export class MonitorSampler {
   readonly #counts: MonitorCounts = { topLevel: 0, scriptCalls: 0, byCommand: {}, byClient: {} };
   #rest = '';
   #started = false;
+  #marker: { text: string; seen: () => void } | undefined;
 
   private constructor(socket: Socket, names: Map<string, string>) {
     this.#socket = socket;
@@ -106,6 +107,10 @@ export class MonitorSampler {
     }
     const parsed = parseMonitorLine(line);
     if (!parsed) return;
+    if (this.#marker && parsed.command === 'echo' && line.includes(this.#marker.text)) {
+      this.#marker.seen();
+      return;
+    }
     if (parsed.source === 'lua') {
       this.#counts.scriptCalls += 1;
       return;
@@ -119,7 +124,19 @@ export class MonitorSampler {
     c.byClient[group] = (c.byClient[group] ?? 0) + 1;
   }
 
-  stop(): MonitorCounts {
+  /**
+   * Stops counting once Redis has streamed everything up to now: `echo` (a function that sends ECHO <text> on
+   * another connection) marks the end, and the lines before the marker are still counted.
+   */
+  async stop(echo: (text: string) => Promise<unknown>, timeoutMs = 30_000): Promise<MonitorCounts> {
+    const text = `bench-monitor-end-${process.pid}-${Date.now()}`;
+    const seen = new Promise<void>((resolve) => {
+      this.#marker = { text, seen: resolve };
+    });
+    await echo(text);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([seen, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
     this.#socket.destroy();
     return this.#counts;
   }

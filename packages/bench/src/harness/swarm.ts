@@ -20,6 +20,10 @@ export class Swarm {
     this.#children = children;
   }
 
+  get pids(): number[] {
+    return this.#children.map((c) => c.pid);
+  }
+
   static async start(group: ProcessGroup, size: number): Promise<Swarm> {
     const children = Array.from({ length: size }, (_, i) =>
       group.fork(`swarm-${i + 1}`, childScript('swarm'), [], { execArgv: ['--max-old-space-size=4096'] }),
@@ -36,7 +40,9 @@ export class Swarm {
         resolve(event);
       };
       child.proc.on('message', onMessage);
-      void child.exited.then((code) => reject(new Error(`${child.name} exited (${code}):\n${child.output()}`)));
+      void child.exited.then((code) =>
+        reject(new Error(`${child.name} exited (${code}):\n${child.output()}`)),
+      );
     });
   }
 

@@ -72,7 +72,11 @@ const OPEN_TICK_MS = 5;
  * open loop (a fixed rate whatever happens: latency without coordinated omission of the generator). After a
  * warm-up it measures `durationMs`, then stops sending and waits for what is in flight.
  */
-export async function runLoad(target: LoadTarget, spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResult> {
+export async function runLoad(
+  target: LoadTarget,
+  spec: LoadSpec,
+  hooks: LoadHooks = {},
+): Promise<LoadResult> {
   const base = target.delivered();
   const done = () => target.delivered() - base;
   const start = nowMs();
@@ -152,7 +156,8 @@ export async function runLoad(target: LoadTarget, spec: LoadSpec, hooks: LoadHoo
     }
     sent += due;
     await Promise.all(sends);
-    if (spec.mode === 'open') await sleep(OPEN_TICK_MS);
+    // Open loop: wait for the next tick, unless this turn was capped and the schedule is still ahead.
+    if (spec.mode === 'open' && due < maxPerTurn) await sleep(OPEN_TICK_MS);
     else await new Promise<void>((resolve) => setImmediate(resolve));
   }
 

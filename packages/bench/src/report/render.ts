@@ -1,4 +1,10 @@
-import { systemLabels, type BenchResult, type Figure, type SystemName, type TargetResult } from './results.js';
+import {
+  systemLabels,
+  type BenchResult,
+  type Figure,
+  type SystemName,
+  type TargetResult,
+} from './results.js';
 
 const order: SystemName[] = ['project', 'bare', 'seed', 'bullmq'];
 const ratioColumns = [
@@ -96,8 +102,11 @@ interface BarGroup {
   bars: { system: SystemName; value: number | null }[];
 }
 
-/** A grouped bar chart as inline SVG: one group per x label, one bar per system, value labels on top. */
-export function barChart(title: string, unit: string, groups: BarGroup[]): string {
+/**
+ * A grouped bar chart as inline SVG: one group per x label, one bar per system, value labels on top. With
+ * `log`, bar heights follow log10 (for latencies that span milliseconds to seconds).
+ */
+export function barChart(title: string, unit: string, groups: BarGroup[], log = false): string {
   const width = 720;
   const height = 300;
   const left = 60;
@@ -105,18 +114,23 @@ export function barChart(title: string, unit: string, groups: BarGroup[]): strin
   const top = 36;
   const plotH = height - top - bottom;
   const max = Math.max(1e-9, ...groups.flatMap((g) => g.bars.map((b) => b.value ?? 0)));
+  const floor = 0.1;
+  const logMax = Math.log10(Math.max(max, floor * 10) / floor);
+  const heightOf = (v: number) =>
+    log ? (plotH * Math.log10(Math.max(v, floor) / floor)) / logMax : (plotH * v) / max;
+  const tickValue = (i: number) => (log ? floor * 10 ** ((logMax * i) / 4) : (max * i) / 4);
   const groupW = (width - left - 10) / Math.max(1, groups.length);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">`,
     `<title>${escapeHtml(title)}</title>`,
-    `<text x="${left}" y="20" font-size="15" font-weight="600">${escapeHtml(title)} (${escapeHtml(unit)})</text>`,
+    `<text x="${left}" y="20" font-size="15" font-weight="600">${escapeHtml(title)} (${escapeHtml(unit)}${log ? ', log scale' : ''})</text>`,
     `<line x1="${left}" y1="${top + plotH}" x2="${width - 10}" y2="${top + plotH}" stroke="#333"/>`,
   ];
   for (let i = 0; i <= 4; i++) {
     const y = top + plotH - (plotH * i) / 4;
     parts.push(
       `<line x1="${left}" y1="${y}" x2="${width - 10}" y2="${y}" stroke="#e5e7eb"/>`,
-      `<text x="${left - 6}" y="${y + 4}" font-size="11" text-anchor="end">${formatNumber((max * i) / 4)}</text>`,
+      `<text x="${left - 6}" y="${y + 4}" font-size="11" text-anchor="end">${formatNumber(tickValue(i))}</text>`,
     );
   }
   groups.forEach((g, gi) => {
@@ -124,7 +138,7 @@ export function barChart(title: string, unit: string, groups: BarGroup[]): strin
     const barW = (groupW * 0.8) / Math.max(1, g.bars.length);
     g.bars.forEach((b, bi) => {
       const v = b.value ?? 0;
-      const h = (plotH * v) / max;
+      const h = heightOf(v);
       const x = x0 + groupW * 0.1 + bi * barW;
       const y = top + plotH - h;
       parts.push(
@@ -159,7 +173,7 @@ export function renderHtml(result: BenchResult): string {
       bars: systems.map((s) => ({ system: s, value: f.values[s] ?? null })),
     }));
   const latencyGroups: BarGroup[] = result.figures
-    .filter((f) => f.key.startsWith('latency-'))
+    .filter((f) => f.key === 'latency-p50' || f.key === 'latency-p99')
     .map((f) => ({
       label: f.key === 'latency-p50' ? 'p50' : 'p99',
       bars: systems.filter((s) => s !== 'bullmq').map((s) => ({ system: s, value: f.values[s] ?? null })),
@@ -183,7 +197,9 @@ export function renderHtml(result: BenchResult): string {
     )
     .join('\n');
   const setups = systems
-    .map((s) => `<li><b>${escapeHtml(systemLabels[s])}</b>: ${escapeHtml(result.systems[s]?.setup ?? '')}</li>`)
+    .map(
+      (s) => `<li><b>${escapeHtml(systemLabels[s])}</b>: ${escapeHtml(result.systems[s]?.setup ?? '')}</li>`,
+    )
     .join('\n');
   const notes = result.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('\n');
   return `<!doctype html>
@@ -193,18 +209,23 @@ body{font:14px system-ui,sans-serif;margin:24px;color:#111;max-width:980px}
 table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}
 td:first-child,th:first-child{text-align:left}.pass td:first-child{color:#15803d;font-weight:600}
 .miss td:first-child{color:#b91c1c;font-weight:600}.na td:first-child{color:#6b7280}.key{margin-right:14px}
+table.targets td:nth-child(2){text-align:left}
 </style></head><body>
 <h1>io-session bench</h1>
-<p>${escapeHtml(result.startedAt)} · ${result.machine.cpus} cores ${escapeHtml(result.machine.cpuModel)} · node ${escapeHtml(result.machine.node)} · redis ${escapeHtml(result.machine.redis)} · medians of ${result.options.runs} run(s) of ${result.options.durationS} s</p>
+<p>${escapeHtml(result.startedAt)} · ${result.machine.cpus} cores ${escapeHtml(result.machine.cpuModel)} · node ${escapeHtml(result.machine.node)} · redis ${escapeHtml(result.machine.redis)} · medians of ${result.options.runs} run(s) of ${result.options.durationS} s${
+    result.machine.foreignCpuShare === null
+      ? ''
+      : ` · other processes used ${Math.round(result.machine.foreignCpuShare * 100)}% of the CPU meanwhile`
+  }</p>
 <p>${legend(systems)}</p>
 ${barChart('Delivered pushes per second', 'msg/s', throughputGroups)}
-${barChart('Push → client latency at 50% of bare Socket.IO’s maximum rate', 'ms', latencyGroups)}
+${barChart('Latency at 50% of bare Socket.IO’s maximum rate', 'ms', latencyGroups, true)}
 <h2>Figures</h2>
 <table><thead><tr>${head}</tr></thead><tbody>
 ${body}
 </tbody></table>
 <h2>Targets</h2>
-<table><tbody>
+<table class="targets"><tbody>
 ${targets}
 </tbody></table>
 <h2>Setup</h2><ul>

@@ -20,6 +20,18 @@ export interface RedisCost {
   readsPerMsg: Measured;
   /** Redis CPU (INFO cpu used_cpu_user + used_cpu_sys) per message, in microseconds. */
   cpuUsPerMsg: Measured;
+  /** INFO commandstats calls per message by command (last run), scripts' calls included. */
+  byCommand?: Record<string, number>;
+}
+
+/** CPU time per delivered message of each group of processes, in microseconds (/proc/<pid>/stat deltas). */
+export interface ProcessCpu {
+  /** The processes of the system under test (nodes; for raw BullMQ its workers). */
+  nodes: Measured;
+  /** The client swarm. */
+  clients: Measured;
+  /** The bench process: load generator, and for io-session the app side (push producer, receipts worker). */
+  bench: Measured;
 }
 
 /** One session count of one system. */
@@ -29,8 +41,13 @@ export interface LevelResult {
   throughput: Measured;
   /** Null for a system that does not use Redis. */
   redis: RedisCost | null;
+  cpuUsPerMsg: ProcessCpu;
   /** Redis used_memory growth while this level's sessions connected, divided by those sessions. */
   redisBytesPerSession: number | null;
+  /** The same growth by key pattern (MEMORY USAGE of every key before and after), bytes per session. */
+  redisBytesPerSessionByKey?: Record<string, number>;
+  /** Redis used_memory left after the throughput runs, per message delivered in them (retained statuses, jobs). */
+  redisBytesRetainedPerMsg?: number | null;
   /** Growth of the node processes' VmRSS while this level's clients connected, divided by them. */
   rssBytesPerConnection: number | null;
   /** Connections per second while this level's clients connected (the ramp). */
@@ -47,8 +64,12 @@ export interface LatencyResult {
   p99Ms: Measured;
   /** Latency samples behind the medians, over all runs. */
   samples: number;
-  /** Achieved push rate (median of the runs): below `ratePerSec` means the system fell behind. */
+  /** Achieved push rate (median of the runs): below `ratePerSec` means the generator fell behind. */
   achievedPerSec: Measured;
+  /** The system's maximum is below `ratePerSec`: it cannot keep up, latency grows with the queue (one run). */
+  saturated: boolean;
+  /** When saturated: latency at 50% of the system's own maximum (its pipeline delay without queueing). */
+  ownHalf: { ratePerSec: number; p50Ms: Measured; p99Ms: Measured } | null;
 }
 
 /**

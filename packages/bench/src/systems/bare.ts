@@ -38,10 +38,10 @@ export class BareSystem implements SessionSystem {
         name: `bare-node-${i}`,
       });
       this.#nodes.push(node);
-      await node.ready;
       this.urls.push(`http://127.0.0.1:${port}`);
       this.pids.push(node.child.pid);
     }
+    await Promise.all(this.#nodes.map((n) => n.ready));
     this.#redis = new Redis(this.redisUrl, { connectionName: 'bench-emitter', enableAutoPipelining: true });
     this.#redis.on('error', () => undefined);
     this.#emitter = new Emitter(this.#redis);

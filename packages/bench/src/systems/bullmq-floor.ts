@@ -38,10 +38,13 @@ export class BullmqFloor {
         concurrency: CONCURRENCY,
       });
       this.#workers.push(worker);
-      await worker.ready;
       this.pids.push(worker.child.pid);
     }
-    this.#redis = new Redis(this.redisUrl, { connectionName: 'bench-floor-producer', maxRetriesPerRequest: null });
+    await Promise.all(this.#workers.map((w) => w.ready));
+    this.#redis = new Redis(this.redisUrl, {
+      connectionName: 'bench-floor-producer',
+      maxRetriesPerRequest: null,
+    });
     this.#redis.on('error', () => undefined);
     this.#queue = new Queue(QUEUE, { connection: this.#redis, prefix: PREFIX });
     this.#queue.on('error', () => undefined);

@@ -99,20 +99,23 @@ export class ProjectSystem implements SessionSystem {
         },
       });
       this.#nodes.push(node);
-      const url = `http://127.0.0.1:${port}`;
-      await pollUntil(
-        async () => {
-          if (node.proc.exitCode !== null) throw new Error(`io-session node exited:\n${node.output()}`);
-          return fetch(`${url}/readyz`).then(
-            (r) => r.ok,
-            () => false,
-          );
-        },
-        { timeoutMs: 30_000, intervalMs: 100, message: `${url}/readyz to answer 200` },
-      );
-      this.urls.push(url);
+      this.urls.push(`http://127.0.0.1:${port}`);
       this.pids.push(node.pid);
     }
+    await Promise.all(
+      this.#nodes.map((node, i) =>
+        pollUntil(
+          async () => {
+            if (node.proc.exitCode !== null) throw new Error(`io-session node exited:\n${node.output()}`);
+            return fetch(`${this.urls[i]}/readyz`).then(
+              (r) => r.ok,
+              () => false,
+            );
+          },
+          { timeoutMs: 30_000, intervalMs: 100, message: `${this.urls[i]}/readyz to answer 200` },
+        ),
+      ),
+    );
     const prefix = queuePrefix(PROJECT_KEY_PREFIX);
     this.#push = new Queue<PushJob>(QueueName.push, { connection: this.#redis('bench-producer'), prefix });
     this.#queues = [
@@ -172,7 +175,9 @@ export class ProjectSystem implements SessionSystem {
   async settle(): Promise<void> {
     await pollUntil(
       async () => {
-        const counts = await Promise.all(this.#queues.map((q) => q.getJobCounts('wait', 'active', 'delayed')));
+        const counts = await Promise.all(
+          this.#queues.map((q) => q.getJobCounts('wait', 'active', 'delayed')),
+        );
         return counts.every((c) => (c.wait ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) === 0);
       },
       { timeoutMs: 30_000, intervalMs: 50, message: 'the io-session queues to drain' },

@@ -14,7 +14,7 @@ export class SeedSystem implements SessionSystem {
   readonly usesRedis = false;
   readonly setup =
     'io-session-handler@1.0.74 from npm on one Socket.IO 4 process (it has no cluster mode); pushes via its ' +
-    "pushMessage from a load generator inside that process; clients ack with push_message_delivery → onMessageDelivered.";
+    'pushMessage from a load generator inside that process; clients ack with push_message_delivery → onMessageDelivered.';
   urls: string[] = [];
   pids: number[] = [];
   #node: TargetChild | undefined;

@@ -21,6 +21,7 @@ export class TargetChild {
         if (event.type === 'ready') resolve(event.port);
         else if (event.type === 'delivered') this.delivered = event.total;
         else if (event.type === 'second') this.#hooks?.onSecond?.({ elapsedMs: 0, ...event });
+        else if (event.type === 'window') void this.#hooks?.onWindow?.(event.edge);
         else this.#loaded?.(event);
       });
       void child.exited.then((code) =>
@@ -37,7 +38,8 @@ export class TargetChild {
   runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResult> {
     this.#hooks = hooks;
     return new Promise((resolve, reject) => {
-      const gone = (code: number | null) => reject(new Error(`${this.child.name} exited (${code}) during a run`));
+      const gone = (code: number | null) =>
+        reject(new Error(`${this.child.name} exited (${code}) during a run`));
       void this.child.exited.then(gone);
       this.#loaded = (event) => {
         this.#loaded = undefined;

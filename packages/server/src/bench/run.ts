@@ -1,4 +1,5 @@
-export async function runBench(_args: string[]): Promise<void> {
-  process.stderr.write('io-session bench: the benchmark arrives with issue 4\n');
-  process.exit(2);
+/** `io-session bench`: the side-by-side benchmark lives in @io-session/bench. */
+export async function runBench(args: string[]): Promise<void> {
+  const { runBench: run } = await import('@io-session/bench');
+  return run(args);
 }

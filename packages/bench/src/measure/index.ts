@@ -1,0 +1,3 @@
+export type { Context, LatencyPlan } from './context.js';
+export { measureFloor } from './floor.js';
+export { measureSessions } from './sessions.js';
