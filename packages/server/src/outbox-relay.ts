@@ -24,7 +24,9 @@ export const outboxRelayDefaults = { batchSize: 500, staleMs: 15_000 } as const;
 export const relayJobOptions: JobsOptions = {
   attempts: 1_000_000,
   backoff: { type: CAPPED_BACKOFF },
-  removeOnComplete: { age: 3600, count: 100_000 },
+  // Completed jobs go at once: a retained job costs ~1 KB of Redis per session event or receipt batch. A job
+  // relayed again after a crash is then accepted again; the worker's dedupe drops the repeat.
+  removeOnComplete: true,
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
@@ -155,11 +157,13 @@ export class OutboxRelay {
       );
     }
     await Promise.all(adds);
-    // A short feed of what went by, for the dashboard: capped, newest first.
+    // A short feed of what went by, for the dashboard: capped, newest first, without message data.
     const feed = items
-      .slice(-50)
+      .slice(-20)
       .map((item) =>
-        JSON.stringify(item.kind === 'event' ? item.event : { type: 'receipt', ...item.receipt }),
+        JSON.stringify(
+          item.kind === 'event' ? item.event : { type: 'receipt', ...item.receipt, data: undefined },
+        ),
       );
     if (feed.length > 0) {
       const key = this.options.store.keys.recentFeed;

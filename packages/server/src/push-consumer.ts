@@ -1,6 +1,6 @@
 import type { Logger, PushResult } from '@io-session/store';
 import { QueueName, type PushJob, type PushJobMessage } from '@io-session/worker';
-import { Worker, type ConnectionOptions } from 'bullmq';
+import { UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 
 export interface PushConsumerOptions {
   connection: ConnectionOptions;
@@ -8,7 +8,7 @@ export interface PushConsumerOptions {
   /** Jobs processed at once by this node. Default 32. */
   concurrency?: number;
   logger: Logger;
-  push: (message: PushJobMessage) => Promise<PushResult>;
+  push: (messages: PushJobMessage[]) => Promise<PushResult[]>;
   broadcast: (data: unknown) => void;
 }
 
@@ -27,10 +27,15 @@ export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob>
         return { broadcast: true };
       }
       const messages = 'messages' in data ? data.messages : [data as PushJobMessage];
-      if (!Array.isArray(messages)) throw new Error('push job needs { token, data } or { messages: [...] }');
+      if (!Array.isArray(messages) || !messages.every(validMessage)) {
+        // A malformed job stays malformed: fail it for good instead of retrying it.
+        throw new UnrecoverableError(
+          'push job needs { token, data, id?, ttlMs? } (token: 1-256 characters) or { messages: [...] }',
+        );
+      }
       // Ids make a retried job idempotent: derive them from the job id when the app gave none.
-      const results = await Promise.all(
-        messages.map((m, i) => options.push({ ...m, id: m.id ?? `${job.id ?? 'job'}.${i}` })),
+      const results = await options.push(
+        messages.map((m, i) => ({ ...m, id: m.id ?? `${job.id ?? 'job'}.${i}` })),
       );
       return { stored: results.filter((r) => r.stored).length, total: messages.length };
     },
@@ -41,4 +46,16 @@ export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob>
   );
   worker.on('error', (err) => options.logger.warn({ err: err.message }, 'push consumer error'));
   return worker;
+}
+
+function validMessage(m: unknown): m is PushJobMessage {
+  if (typeof m !== 'object' || m === null) return false;
+  const { token, id, ttlMs } = m as Record<string, unknown>;
+  return (
+    typeof token === 'string' &&
+    token.length > 0 &&
+    token.length <= 256 &&
+    (id === undefined || (typeof id === 'string' && id.length > 0 && id.length <= 128)) &&
+    (ttlMs === undefined || (typeof ttlMs === 'number' && Number.isInteger(ttlMs) && ttlMs > 0))
+  );
 }

@@ -367,28 +367,37 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
 
   /** `pushMessage` with the message id and TTL exposed; what the HTTP API and the push queue use. */
   async push(message: PushJobMessage): Promise<PushResult> {
-    const result = await this.metrics.time(
+    const [result] = await this.pushMany([message]);
+    return result as PushResult;
+  }
+
+  /**
+   * Stores several messages (one Redis call per bucket), then routes each stored one to the nodes holding
+   * its session's sockets, in the order given. Results in the order given.
+   */
+  async pushMany(messages: PushJobMessage[]): Promise<PushResult[]> {
+    const inputs = messages.map((message) => ({
+      token: message.token,
+      data: message.data,
+      ttlMs: message.ttlMs ?? this.#opts.messageTtlMs ?? handlerDefaults.messageTtlMs,
+      ...(message.id !== undefined ? { id: message.id } : {}),
+    }));
+    const results = await this.metrics.time(
       'push',
-      this.store.push({
-        token: message.token,
-        data: message.data,
-        ttlMs: message.ttlMs ?? this.#opts.messageTtlMs ?? handlerDefaults.messageTtlMs,
-        ...(message.id !== undefined ? { id: message.id } : {}),
-      }),
+      inputs.length === 1 ? Promise.all([this.store.push(inputs[0]!)]) : this.store.pushMany(inputs),
     );
-    this.metrics.pushes.inc({
-      result: result.stored ? (result.duplicate ? 'duplicate' : 'stored') : result.reason,
-    });
-    if (result.stored && !result.duplicate && result.connections > 0) {
-      await this.#router.send({
-        kind: 'push',
-        token: message.token,
-        id: result.id,
-        data: message.data,
-        ts: result.ts,
+    const sends: Promise<void>[] = [];
+    results.forEach((result, i) => {
+      this.metrics.pushes.inc({
+        result: result.stored ? (result.duplicate ? 'duplicate' : 'stored') : result.reason,
       });
-    }
-    return result;
+      if (result.stored && !result.duplicate && result.connections > 0) {
+        const { token, data } = inputs[i]!;
+        sends.push(this.#router.send({ kind: 'push', token, id: result.id, data, ts: result.ts }));
+      }
+    });
+    await Promise.all(sends);
+    return results;
   }
 
   /** Sends `data` to every connected client of the cluster, at most once, without receipts. */
@@ -481,7 +490,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
         connection: this.#bull,
         prefix: queuePrefix(this.store.keys.prefix),
         logger: this.#logger,
-        push: (m) => this.push(m),
+        push: (messages) => this.pushMany(messages),
         broadcast: (data) => this.broadcastMessage(data),
       });
     }
@@ -713,8 +722,8 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     const who = { token: state.token, nodeId: this.nodeId, socketId: socket.id };
     const result =
       delivery.kind === 'id'
-        ? await this.metrics.time('ack', this.store.ack(delivery.id, who))
-        : await this.metrics.time('ack', this.store.ackByData(delivery.data, who));
+        ? await this.store.ack(delivery.id, who)
+        : await this.store.ackByData(delivery.data, who);
     this.#settled(result);
   }
 

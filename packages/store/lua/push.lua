@@ -11,34 +11,11 @@
 ]]
 --- @include "now"
 --- @include "expire-message"
+--- @include "store-message"
 
-local session, inbox, message, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local token, id, data, ttl, retention, msgPrefix =
-  ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
-local n = redis.call('HGET', session, 'n')
-if not n then
-  return { 0 }
+local k = { session = KEYS[1], inbox = KEYS[2], message = KEYS[3], stats = KEYS[4], msgPrefix = ARGV[6] }
+local code, ts, n = storeMessage(k, ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), nowMs())
+if code <= 0 then
+  return { code }
 end
-local now = nowMs()
-local existing = redis.call('HMGET', message, 't', 'ts')
-if existing[1] then
-  if existing[1] ~= token then
-    return { -2 }
-  end
-  return { 2, tonumber(existing[2]), tonumber(n) }
-end
-for _ = 1, 16 do
-  local head = redis.call('LINDEX', inbox, 0)
-  if not head then break end
-  local st, exp = unpack(redis.call('HMGET', msgPrefix .. head, 'st', 'exp'))
-  if st == 'p' and tonumber(exp) > now then break end
-  if st == 'p' then
-    expireMessage(msgPrefix .. head, stats, retention)
-  end
-  redis.call('LPOP', inbox)
-end
-redis.call('HSET', message, 't', token, 'd', data, 'ts', now, 'exp', now + ttl, 'st', 'p')
-redis.call('PEXPIRE', message, ttl + retention)
-redis.call('RPUSH', inbox, id)
-redis.call('HINCRBY', stats, 'pushed', 1)
-return { 1, now, tonumber(n) }
+return { code, ts, n }

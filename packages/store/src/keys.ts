@@ -80,7 +80,13 @@ export class Keys {
     const bucket = this.bucketOf(token);
     const b = this.bucket(bucket);
     return {
-      ...b,
+      tag: b.tag,
+      due: b.due,
+      all: b.all,
+      outbox: b.outbox,
+      relayLease: b.relayLease,
+      stats: b.stats,
+      messagePrefix: b.messagePrefix,
       bucket,
       session: `${b.tag}:s:${token}`,
       inbox: `${b.tag}:q:${token}`,

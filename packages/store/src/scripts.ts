@@ -15,6 +15,7 @@ export const scriptSpecs = {
   iosHeartbeat: { file: 'heartbeat', keys: 3 },
   iosClaimDeadNode: { file: 'claim-dead-node', keys: 2 },
   iosPush: { file: 'push', keys: 4 },
+  iosPushMany: { file: 'push-many', keys: 1 },
   iosAck: { file: 'ack', keys: 4 },
   iosAckByData: { file: 'ack-by-data', keys: 3 },
 } as const;
@@ -33,6 +34,7 @@ declare module 'ioredis' {
     iosHeartbeat(...args: Arg[]): Result<number, Context>;
     iosClaimDeadNode(...args: Arg[]): Result<string | null, Context>;
     iosPush(...args: Arg[]): Result<number[], Context>;
+    iosPushMany(...args: Arg[]): Result<number[], Context>;
     iosAck(...args: Arg[]): Result<number[], Context>;
     iosAckByData(...args: Arg[]): Result<unknown[], Context>;
   }

@@ -395,6 +395,50 @@ export class SessionStore {
     return { stored: true, duplicate: code === 2, id, ts: ts ?? Date.now(), connections: connections ?? 0 };
   }
 
+  /**
+   * Stores many messages: one script call per bucket (what a batch job costs), each message exactly as
+   * `push` stores it. Results in the order of `inputs`.
+   */
+  async pushMany(inputs: PushInput[]): Promise<PushResult[]> {
+    if (this.replicaAcks > 0) return Promise.all(inputs.map((input) => this.push(input)));
+    const groups = new Map<number, number[]>();
+    const ids = inputs.map((input) => input.id ?? this.newMessageId(input.token));
+    inputs.forEach((input, i) => {
+      const b = this.keys.bucketOf(input.token);
+      const group = groups.get(b) ?? [];
+      group.push(i);
+      groups.set(b, group);
+    });
+    const results: PushResult[] = new Array<PushResult>(inputs.length);
+    await Promise.all(
+      [...groups].map(async ([bucket, members]) => {
+        const b = this.keys.bucket(bucket);
+        const args: (string | number)[] = [b.stats, b.tag, this.statusRetentionMs];
+        for (const i of members) {
+          const input = inputs[i] as PushInput;
+          args.push(input.token, ids[i] as string, canonicalJson(input.data), input.ttlMs);
+        }
+        const flat = await this.redis.iosPushMany(...args);
+        members.forEach((i, n) => {
+          const code = Number(flat[n * 3]);
+          results[i] =
+            code === 0
+              ? { stored: false, reason: 'no_session' }
+              : code < 0
+                ? { stored: false, reason: 'id_conflict' }
+                : {
+                    stored: true,
+                    duplicate: code === 2,
+                    id: ids[i] as string,
+                    ts: Number(flat[n * 3 + 1]),
+                    connections: Number(flat[n * 3 + 2]),
+                  };
+        });
+      }),
+    );
+    return results;
+  }
+
   async ack(id: string, input: AckInput): Promise<AckResult> {
     const k = this.keys.session(input.token);
     const [code, at, entryId, data, ts] = (await this.redis.iosAck(

@@ -47,7 +47,7 @@ export const workerConfigSchema = z.object({
   /** Lock of a running job; a dead worker's jobs run again after one to two of these. */
   WORKER_LOCK_MS: int(100).default(30_000),
   /** How long a receipt or event handed to a webhook is remembered, so that it is not POSTed again. */
-  DEDUPE_TTL_MS: int(1000).default(24 * 3600 * 1000),
+  DEDUPE_TTL_MS: int(1000).default(3600 * 1000),
 });
 
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;

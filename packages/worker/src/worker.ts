@@ -43,7 +43,8 @@ export interface IoSessionWorkerOptions {
   concurrency?: number;
   /** `session-events` jobs processed at once (one event each; this bounds an `onSessionEvents` batch). Default 32. */
   eventsConcurrency?: number;
-  /** How long an item handed to a handler is remembered, so that no job hands it over again. Default 24 h. */
+  /** How long an item handed to a handler is remembered, so that no job hands it over again. Default 1 h
+   * (duplicates come from relays after a crash and stalled jobs: seconds to minutes later). */
   dedupeTtlMs?: number;
   /**
    * Lock of a running job, renewed while it runs. When a worker process dies, its jobs run again after one
@@ -59,7 +60,7 @@ export interface IoSessionWorkerOptions {
 export const workerDefaults = {
   concurrency: 8,
   eventsConcurrency: 32,
-  dedupeTtlMs: 24 * 3600 * 1000,
+  dedupeTtlMs: 3600 * 1000,
   lockDurationMs: 30_000,
   maxStalledCount: 10,
 } as const;
