@@ -247,11 +247,11 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       ...(options.keyspaceNotifications ? { notifications: options.keyspaceNotifications } : {}),
     });
     const prefix = queuePrefix(this.store.keys.prefix);
-    this.#receiptsQueue = new Queue<ReceiptsJob>(QueueName.receipts, { connection: this.#bull, prefix });
-    this.#eventsQueue = new Queue<SessionEventJob>(QueueName.sessionEvents, {
-      connection: this.#bull,
-      prefix,
-    });
+    // BullMQ's per-queue event stream defaults to 10,000 entries (~150 B of Redis per session at 10,000
+    // sessions for session events); nothing here reads it, so keep it short.
+    const queueOptions = { connection: this.#bull, prefix, streams: { events: { maxLen: 500 } } };
+    this.#receiptsQueue = new Queue<ReceiptsJob>(QueueName.receipts, queueOptions);
+    this.#eventsQueue = new Queue<SessionEventJob>(QueueName.sessionEvents, queueOptions);
     for (const q of [this.#receiptsQueue, this.#eventsQueue]) {
       q.on('error', (err) => this.#logger.debug({ err: err.message }, 'queue error'));
     }

@@ -17,6 +17,7 @@ export const scriptSpecs = {
   iosPush: { file: 'push', keys: 4 },
   iosPushMany: { file: 'push-many', keys: 1 },
   iosAck: { file: 'ack', keys: 4 },
+  iosAckMany: { file: 'ack-many', keys: 2 },
   iosAckByData: { file: 'ack-by-data', keys: 3 },
 } as const;
 
@@ -36,6 +37,7 @@ declare module 'ioredis' {
     iosPush(...args: Arg[]): Result<number[], Context>;
     iosPushMany(...args: Arg[]): Result<number[], Context>;
     iosAck(...args: Arg[]): Result<number[], Context>;
+    iosAckMany(...args: Arg[]): Result<unknown[], Context>;
     iosAckByData(...args: Arg[]): Result<unknown[], Context>;
   }
 }

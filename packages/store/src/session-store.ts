@@ -439,26 +439,71 @@ export class SessionStore {
     return results;
   }
 
-  async ack(id: string, input: AckInput): Promise<AckResult> {
-    const k = this.keys.session(input.token);
-    const [code, at, entryId, data, ts] = (await this.redis.iosAck(
-      k.messagePrefix + id,
-      k.inbox,
-      k.outbox,
-      k.stats,
-      id,
-      input.token,
-      input.nodeId,
-      input.socketId,
-      this.statusRetentionMs,
-    )) as [number, number?, string?, string?, string?];
+  /**
+   * Settles a message acknowledged by id. Acknowledgements made in the same event-loop turn are settled
+   * together, one script call per bucket (`ack-many.lua`); each exactly as `ack.lua` would.
+   */
+  ack(id: string, input: AckInput): Promise<AckResult> {
+    return new Promise((resolve, reject) => {
+      this.#acks.push({ id, input, resolve, reject });
+      if (this.#acks.length === 1) setImmediate(() => this.#flushAcks());
+    });
+  }
+
+  #acks: { id: string; input: AckInput; resolve: (r: AckResult) => void; reject: (e: unknown) => void }[] =
+    [];
+
+  #flushAcks(): void {
+    const batch = this.#acks;
+    this.#acks = [];
+    const groups = new Map<number, typeof batch>();
+    for (const ack of batch) {
+      const b = this.keys.bucketOf(ack.input.token);
+      const group = groups.get(b) ?? [];
+      group.push(ack);
+      groups.set(b, group);
+    }
+    for (const [bucket, group] of groups) {
+      const b = this.keys.bucket(bucket);
+      const call =
+        group.length === 1
+          ? this.redis.iosAck(
+              b.messagePrefix + group[0]!.id,
+              `${b.tag}:q:${group[0]!.input.token}`,
+              b.outbox,
+              b.stats,
+              group[0]!.id,
+              group[0]!.input.token,
+              group[0]!.input.nodeId,
+              group[0]!.input.socketId,
+              this.statusRetentionMs,
+            )
+          : this.redis.iosAckMany(
+              b.outbox,
+              b.stats,
+              b.tag,
+              this.statusRetentionMs,
+              ...group.flatMap((a) => [a.id, a.input.token, a.input.nodeId, a.input.socketId]),
+            );
+      call.then(
+        (flat) =>
+          group.forEach((a, n) =>
+            a.resolve(this.#ackResult(bucket, a.id, a.input, flat.slice(n * 5, n * 5 + 5))),
+          ),
+        (err: unknown) => group.forEach((a) => a.reject(err)),
+      );
+    }
+  }
+
+  #ackResult(bucket: number, id: string, input: AckInput, reply: unknown[]): AckResult {
+    const [code, at, entryId, data, ts] = reply as [number, number, string, string, number];
     if (code < 0) return { settled: false, code: code as StoreErrorCode };
     const deliveredAt = Number(at);
     if (code === 0) return { settled: true, duplicate: true, id, deliveredAt };
     const receipt: ReceiptItem = {
       kind: 'receipt',
-      bucket: k.bucket,
-      entryId: entryId ?? '',
+      bucket,
+      entryId,
       receipt: {
         id,
         token: input.token,
