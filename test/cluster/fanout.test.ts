@@ -3,6 +3,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Emitter } from '@socket.io/redis-emitter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
+import { startLocalRedisCluster } from '@io-session/server';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deferCleanup } from '../helpers/cleanup.js';
 import { connectClient, Recorder } from '../helpers/clients.js';
@@ -29,10 +30,13 @@ afterAll(() => {
   console.table(figures);
 });
 
-async function ioSessionDeliveriesPerPush(nodeCount: number, redisUrl: string): Promise<number> {
+async function ioSessionDeliveriesPerPush(
+  nodeCount: number,
+  redis: string | { cluster: string[] },
+): Promise<number> {
   const prefix = uniquePrefix('fan');
   const nodes: InProcessNode[] = [];
-  for (let i = 0; i < nodeCount; i++) nodes.push(await startInProcessNode({ redis: redisUrl, prefix }));
+  for (let i = 0; i < nodeCount; i++) nodes.push(await startInProcessNode({ redis, prefix }));
   const holder = nodes[0]!;
   const pusher = nodes[nodeCount - 1]!;
   const client = await connectClient(holder.url, { token: 'fan-token', v: 2 });
@@ -97,15 +101,27 @@ describe('push fan-out', () => {
   it('stays flat with the number of nodes, where the classic adapter grows with it', async () => {
     const redis = await startRedis();
     for (const n of NODE_COUNTS) {
-      figures['io-session (sharded)']![n] = await ioSessionDeliveriesPerPush(n, redis.url);
-      figures['bare Socket.IO (classic)']![n] = await classicDeliveriesPerPush(n, redis.url);
+      figures['io-session (sharded), single Redis']![n] = await ioSessionDeliveriesPerPush(n, redis.url);
+      figures['bare Socket.IO (classic), single Redis']![n] = await classicDeliveriesPerPush(n, redis.url);
     }
-    const ours = NODE_COUNTS.map((n) => figures['io-session (sharded)']![n]!);
-    const classic = NODE_COUNTS.map((n) => figures['bare Socket.IO (classic)']![n]!);
+    const ours = NODE_COUNTS.map((n) => figures['io-session (sharded), single Redis']![n]!);
+    const classic = NODE_COUNTS.map((n) => figures['bare Socket.IO (classic), single Redis']![n]!);
     // One node holds the token: at most one delivery per push however many nodes there are.
     for (const value of ours) expect(value).toBeLessThanOrEqual(1);
     expect(ours.at(-1)).toBe(ours[1]);
     // The classic adapter delivers every emit to every node.
     expect(classic.at(-1)).toBeGreaterThanOrEqual(NODE_COUNTS.at(-1)!);
+  });
+
+  it('stays flat on a Redis Cluster too (sharded channels live on one shard each)', async () => {
+    const cluster = await startLocalRedisCluster();
+    deferCleanup(() => cluster.stop());
+    for (const n of NODE_COUNTS) {
+      figures['io-session (sharded), Redis Cluster']![n] = await ioSessionDeliveriesPerPush(n, {
+        cluster: cluster.seeds,
+      });
+    }
+    for (const n of NODE_COUNTS)
+      expect(figures['io-session (sharded), Redis Cluster']![n]).toBeLessThanOrEqual(1);
   });
 });
