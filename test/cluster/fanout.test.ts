@@ -21,8 +21,9 @@ import { startRedis } from '../helpers/redis-server.js';
 const PUSHES = 200;
 const NODE_COUNTS = [1, 2, 4, 8];
 const figures: Record<string, Record<number, number>> = {
-  'io-session (sharded)': {},
-  'bare Socket.IO (classic)': {},
+  'io-session (sharded), single Redis': {},
+  'io-session (sharded), Redis Cluster': {},
+  'bare Socket.IO (classic), single Redis': {},
 };
 
 afterAll(() => {

@@ -53,6 +53,8 @@ export function nodeEnv(options: NodeOptions, port: number, nodeId: string): Rec
     LOG_LEVEL: 'warn',
     SESSION_TIMEOUT_MS: '2000',
     DRAIN_MS: '100',
+    // Tests read session events back from the queue: keep completed jobs (production default: 0).
+    QUEUE_KEEP_COMPLETED: '100000',
     ...options.env,
   };
 }

@@ -58,6 +58,7 @@ export const configSchema = z
     BUCKETS: int(1, 16384).default(64),
     RATE_LIMIT_PER_SEC: int(1).default(50),
     REDIS_WAIT_REPLICAS: int(0, 16).default(0),
+    QUEUE_KEEP_COMPLETED: int(0, 1_000_000).default(0),
   })
   .superRefine((c, ctx) => {
     if (c.AUTH === 'jwt' && !c.AUTH_SECRET)

@@ -47,6 +47,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     keyspaceNotifications: config.KEYSPACE_NOTIFICATIONS,
     buckets: config.BUCKETS,
     replicaAcks: config.REDIS_WAIT_REPLICAS,
+    keepCompletedJobs: config.QUEUE_KEEP_COMPLETED,
     logger: logger.child({ component: 'sessions' }),
   });
   registerApi(app, { handler, apiKey: config.API_KEY, maxPayloadBytes: config.MAX_PAYLOAD_BYTES });

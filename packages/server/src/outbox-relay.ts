@@ -16,6 +16,8 @@ export interface OutboxRelayOptions {
   onError?: (error: unknown) => void;
   /** Called after items reached their queues (for metrics). */
   onRelayed?: (items: OutboxItem[]) => void;
+  /** Completed jobs BullMQ keeps per queue, for inspection (the worker dedupes without them). Default 0. */
+  keepCompleted?: number;
 }
 
 export const outboxRelayDefaults = { batchSize: 500, staleMs: 15_000 } as const;
@@ -42,8 +44,12 @@ export class OutboxRelay {
   #retryTimer: NodeJS.Timeout | undefined;
   #failures = 0;
   #closed = false;
+  readonly #jobOptions: JobsOptions;
 
-  constructor(private readonly options: OutboxRelayOptions) {}
+  constructor(private readonly options: OutboxRelayOptions) {
+    const keep = options.keepCompleted ?? 0;
+    this.#jobOptions = { ...relayJobOptions, removeOnComplete: keep > 0 ? { count: keep } : true };
+  }
 
   /** How many items wait to be relayed by this node. */
   get backlog(): number {
@@ -139,7 +145,7 @@ export class OutboxRelay {
         events.push({
           name: item.event.type,
           data: item.event,
-          opts: { ...relayJobOptions, jobId: safeJobId(`${item.event.type}-${item.event.sid}`) },
+          opts: { ...this.#jobOptions, jobId: safeJobId(`${item.event.type}-${item.event.sid}`) },
         });
       } else {
         receipts.push(item.receipt);
@@ -152,7 +158,7 @@ export class OutboxRelay {
         this.options.receipts.add(
           'receipts',
           { receipts: receipts.slice(i, i + batchSize) },
-          relayJobOptions,
+          this.#jobOptions,
         ),
       );
     }

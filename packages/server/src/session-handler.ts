@@ -73,6 +73,8 @@ export interface SessionHandlerOptions {
   buckets?: number;
   /** Replicas that must have a push (Redis `WAIT`) before it counts as stored. Default 0 (see README: failover). */
   replicaAcks?: number;
+  /** Completed receipts / session-events jobs kept per queue for inspection (QUEUE_KEEP_COMPLETED). Default 0. */
+  keepCompletedJobs?: number;
   /** Consume the BullMQ `push` queue on this node. Default true. */
   consumePushQueue?: boolean;
   /** Install the sharded Redis adapter on `io` (required for a cluster). Default true. */
@@ -261,6 +263,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
       events: this.#eventsQueue,
       instance: this.registry.instance,
       logger: this.#logger,
+      keepCompleted: options.keepCompletedJobs ?? 0,
       onError: () => this.metrics.backgroundErrors.inc({ loop: 'relay' }),
       onRelayed: (items) => {
         const receipts = items.filter((i) => i.kind === 'receipt').length;
