@@ -29,6 +29,7 @@ export interface BenchOptions {
   /** Profile the io-session nodes with `node --cpu-prof` (profiles in <out>/profiles). */
   cpuProf: boolean;
   quick: boolean;
+  /** io-session and raw BullMQ on a private Redis Cluster (3 primaries + 3 replicas); bare stays on one Redis. */
   redisCluster: boolean;
   help: boolean;
 }
@@ -53,7 +54,8 @@ table with the targets and writes bench-results/<timestamp>.json|html and bench-
   --out bench-results     output directory
   --cpu-prof              write V8 CPU profiles of the io-session nodes to <out>/profiles
   --quick                 a smoke run: 200,1000 sessions, 1 run of 2 s
-  --redis-cluster         (arrives with issue 7)
+  --redis-cluster         run io-session and raw BullMQ on a private Redis Cluster (3 primaries + 3 replicas);
+                          bare Socket.IO stays on a single Redis
 `;
 
 const systems: SystemName[] = ['bullmq', 'bare', 'seed', 'project'];

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { ForeignCpu } from './harness/cpu.js';
 import { ProcessGroup, stopOnExit } from './harness/processes.js';
 import { Progress } from './harness/progress.js';
-import { startPrivateRedis } from './harness/redis-server.js';
+import { startPrivateCluster } from './harness/redis-cluster.js';
+import { flushAll, startPrivateRedis, type PrivateRedis } from './harness/redis-server.js';
 import { Swarm } from './harness/swarm.js';
 import { measureFloor, measureSessions, type Context, type LatencyPlan } from './measure/index.js';
 import { parseBenchArgs, usage, type BenchOptions } from './options.js';
@@ -32,12 +33,6 @@ export async function runBench(args: string[]): Promise<void> {
   if (options.help) {
     process.stdout.write(usage);
     return;
-  }
-  if (options.redisCluster) {
-    process.stderr.write(
-      'io-session bench: --redis-cluster arrives with issue 7 (Redis Cluster); without it the bench uses one Redis\n',
-    );
-    process.exit(2);
   }
   const progress = new Progress();
   const group = new ProcessGroup();
@@ -75,6 +70,7 @@ function createSystem(name: Exclude<SystemName, 'bullmq'>, ctx: Context, group: 
   if (name === 'seed') return new SeedSystem(group);
   return new ProjectSystem(group, {
     redisUrl: url,
+    redisCluster: ctx.redis.cluster,
     clientMode: ctx.options.projectClients,
     batch: ctx.options.batch,
     ...(ctx.options.cpuProf ? { cpuProfDir: join(ctx.options.out, 'profiles') } : {}),
@@ -93,16 +89,28 @@ async function benchmark(
     `io-session bench: ${options.only.join(', ')} at ${options.sessions.map(formatCount).join(', ')} sessions, ` +
       `${options.runs} run(s) of ${options.durationS} s`,
   );
-  const redis = await startPrivateRedis(group);
-  progress.line(`private redis-server ${redis.version} on port ${redis.port} (memory only)`);
+  const single = await startPrivateRedis(group);
+  progress.line(`private redis-server ${single.version} on port ${single.port} (memory only)`);
+  // --redis-cluster: io-session and raw BullMQ run on a private Redis Cluster; bare Socket.IO stays on the
+  // single Redis (its classic adapter and emitter are not cluster-aware).
+  let cluster: PrivateRedis | undefined;
+  if (options.redisCluster) {
+    cluster = await startPrivateCluster(group);
+    progress.line(
+      `private Redis Cluster ${cluster.version}: primaries on ports ${cluster.primaries.map((p) => p.port).join(', ')} ` +
+        `(+ ${cluster.cluster!.length - cluster.primaries.length} replicas, memory only)`,
+    );
+  }
+  const redis = cluster ?? single;
   const swarm = await Swarm.start(group, options.swarm);
   progress.line(`client swarm: ${options.swarm} process(es)`);
   const ctx: Context = { options, progress, redis, swarm, phase: 0 };
+  const redisFor = (name: SystemName): PrivateRedis => (name === 'bare' ? single : redis);
   const systems: BenchResult['systems'] = {};
 
   if (options.only.includes('bullmq')) {
-    systems.bullmq = await measureFloor(ctx, new BullmqFloor(group, redis.url, options.batch));
-    await redis.admin.flushall();
+    systems.bullmq = await measureFloor(ctx, new BullmqFloor(group, redis, options.batch));
+    await flushAll(redis);
   }
 
   let plan: LatencyPlan | undefined = options.latencyRate
@@ -111,6 +119,7 @@ async function benchmark(
   const first = options.sessions[0] ?? 0;
   for (const name of ['bare', 'seed', 'project'] as const) {
     if (!options.only.includes(name)) continue;
+    ctx.redis = redisFor(name);
     const system = createSystem(name, ctx, group);
     systems[name] = await measureSessions(ctx, system, (ownMax) => {
       if (plan) return plan;
@@ -129,9 +138,10 @@ async function benchmark(
         };
       }
     }
-    await redis.admin.flushall();
+    await flushAll(ctx.redis);
   }
-  await redis.stop();
+  await cluster?.stop();
+  await single.stop();
   await group.stopAll();
   const foreignShare = foreign.share();
 
@@ -148,6 +158,7 @@ async function benchmark(
     only: options.only,
     projectClients: options.projectClients,
     quick: options.quick,
+    redisCluster: options.redisCluster,
   };
   return {
     version: 1,
@@ -159,7 +170,9 @@ async function benchmark(
       cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
-      redis: redis.version,
+      redis: cluster
+        ? `${cluster.version} (Redis Cluster: ${cluster.primaries.length} primaries + ${cluster.cluster!.length - cluster.primaries.length} replicas)`
+        : redis.version,
       platform: `${platform()} ${release()}`,
       loadAvgStart: round2(loadAvgStart),
       foreignCpuShare: foreignShare === null ? null : round2(foreignShare),
@@ -180,6 +193,15 @@ function notes(options: BenchOptions, systems: BenchResult['systems'], foreign: 
     list.push(
       `Other processes (not the bench's) used ${Math.round(foreign * 100)}% of the machine's CPU time during ` +
         'this run: absolute figures are depressed and noisier than on a quiet machine; ratios less so.',
+    );
+  }
+  if (options.redisCluster) {
+    list.push(
+      'Redis Cluster: io-session (REDIS_CLUSTER, BullMQ prefix {bench}) and raw BullMQ (prefix {benchfloor}) ran on a ' +
+        'private Redis Cluster of 3 primaries + 3 replicas on this machine; their Redis-side figures (INFO ' +
+        'commandstats, stats, cpu and used_memory deltas, MONITOR round trips) are summed over the 3 primaries ' +
+        '(replicas, which apply the replication stream, are not counted). Bare Socket.IO ran as before on a single ' +
+        'private Redis (its classic redis-adapter and redis-emitter are not cluster-aware); io-session-handler uses no Redis.',
     );
   }
   list.push(

@@ -2,23 +2,28 @@
  * Baseline (0): a raw BullMQ worker processing empty jobs, the floor under io-session's queue path (one job
  * per message). Reports how many jobs it completed.
  *
- * argv[2]: JSON `{ redisUrl, queue, prefix, concurrency }`
+ * argv[2]: JSON `{ redisUrl, cluster, queue, prefix, concurrency }` (`cluster`: `host:port` seeds of a Redis Cluster)
  */
 import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { exitWithParent } from '../harness/processes.js';
+import { parseSeeds } from '../harness/redis-cluster.js';
 import type { TargetEvent } from './messages.js';
 import { reportDelivered } from './report-delivered.js';
 
 exitWithParent();
-const { redisUrl, queue, prefix, concurrency } = JSON.parse(process.argv[2] ?? '{}') as {
+const { redisUrl, cluster, queue, prefix, concurrency } = JSON.parse(process.argv[2] ?? '{}') as {
   redisUrl: string;
+  cluster?: string[] | null;
   queue: string;
   prefix: string;
   concurrency: number;
 };
 let completed = 0;
-const connection = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: 'bench-floor-worker' });
+const options = { maxRetriesPerRequest: null, connectionName: 'bench-floor-worker' };
+const connection = cluster
+  ? new Cluster(parseSeeds(cluster), { redisOptions: options })
+  : new Redis(redisUrl, options);
 connection.on('error', () => undefined);
 const worker = new Worker(queue, async () => undefined, {
   connection,

@@ -43,8 +43,16 @@ export interface KeyGroup {
 }
 
 /** Every key of the database grouped by pattern, with its MEMORY USAGE summed; largest first. */
-export async function memoryByPattern(redis: Redis, maxKeys = 500_000): Promise<KeyGroup[]> {
+export async function memoryByPattern(
+  redis: { primaries: readonly { admin: Redis }[] },
+  maxKeys = 500_000,
+): Promise<KeyGroup[]> {
   const groups = new Map<string, KeyGroup>();
+  for (const p of redis.primaries) await scanInto(p.admin, groups, maxKeys);
+  return [...groups.values()].sort((a, b) => b.bytes - a.bytes);
+}
+
+async function scanInto(redis: Redis, groups: Map<string, KeyGroup>, maxKeys: number): Promise<void> {
   let cursor = '0';
   let seen = 0;
   do {
@@ -62,7 +70,6 @@ export async function memoryByPattern(redis: Redis, maxKeys = 500_000): Promise<
       groups.set(pattern, group);
     });
   } while (cursor !== '0' && seen < maxKeys);
-  return [...groups.values()].sort((a, b) => b.bytes - a.bytes);
 }
 
 /** What the keys of each pattern grew by between two breakdowns, per unit (session), largest first. */

@@ -48,10 +48,28 @@ export function snapshotOf(fields: Map<string, string>): RedisSnapshot {
   };
 }
 
-export async function takeSnapshot(redis: Redis): Promise<RedisSnapshot> {
+async function snapshotOne(redis: Redis): Promise<RedisSnapshot> {
   // Redis 7 accepts several sections in one INFO call.
   const text = (await redis.call('INFO', 'commandstats', 'stats', 'cpu', 'memory')) as string;
   return snapshotOf(parseInfo(text));
+}
+
+/** A snapshot summed over every primary (one for a single Redis; each primary of a Redis Cluster). */
+export async function takeSnapshot(redis: {
+  primaries: readonly { admin: Redis }[];
+}): Promise<RedisSnapshot> {
+  const all = await Promise.all(redis.primaries.map((p) => snapshotOne(p.admin)));
+  const sum: RedisSnapshot = { commands: 0, processed: 0, reads: 0, cpuS: 0, usedMemory: 0, byCommand: {} };
+  for (const s of all) {
+    sum.commands += s.commands;
+    sum.processed += s.processed;
+    sum.reads += s.reads;
+    sum.cpuS += s.cpuS;
+    sum.usedMemory += s.usedMemory;
+    for (const [name, calls] of Object.entries(s.byCommand))
+      sum.byCommand[name] = (sum.byCommand[name] ?? 0) + calls;
+  }
+  return sum;
 }
 
 export interface RedisDelta {

@@ -1,15 +1,32 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { freePort, pollUntil } from './ports.js';
 import type { Child, ProcessGroup } from './processes.js';
+import { parseSeeds } from './redis-cluster.js';
 
 export interface PrivateRedis {
   readonly port: number;
   readonly url: string;
   readonly version: string;
   readonly child: Child;
-  /** A client for the bench's own INFO / FLUSHALL calls (named `bench-info`). */
+  /** A client for the bench's own INFO / FLUSHALL calls (named `bench-info`); the first primary of a cluster. */
   readonly admin: Redis;
+  /** Every primary (one for a single Redis): Redis-side figures are summed over these. */
+  readonly primaries: readonly { port: number; admin: Redis }[];
+  /** `host:port` seeds when this is a Redis Cluster, else null. */
+  readonly cluster: string[] | null;
   stop(): Promise<void>;
+}
+
+/** Empties every primary (replicas follow). */
+export async function flushAll(redis: PrivateRedis): Promise<void> {
+  await Promise.all(redis.primaries.map((p) => p.admin.flushall()));
+}
+
+/** A new connection for the bench's own BullMQ clients: an ioredis `Cluster` on a cluster. */
+export function benchConnection(redis: PrivateRedis, name: string): Redis | Cluster {
+  const options = { connectionName: name, maxRetriesPerRequest: null };
+  if (!redis.cluster) return new Redis(redis.url, options);
+  return new Cluster(parseSeeds(redis.cluster), { redisOptions: options });
 }
 
 /**
@@ -55,6 +72,8 @@ export async function startPrivateRedis(group: ProcessGroup): Promise<PrivateRed
     version,
     child,
     admin,
+    primaries: [{ port, admin }],
+    cluster: null,
     stop: async () => {
       admin.disconnect();
       await group.stop(child, 'SIGTERM', 3000);

@@ -46,7 +46,7 @@ export class CostRecorder {
 
   readonly onWindow = async (edge: 'start' | 'end'): Promise<void> => {
     const cpu = this.#cpu();
-    const redis = this.redis ? await takeSnapshot(this.redis.admin) : null;
+    const redis = this.redis ? await takeSnapshot(this.redis) : null;
     if (edge === 'start') this.#before = { redis, cpu };
     else this.#after = { redis, cpu };
   };

@@ -16,14 +16,14 @@ export async function measureFloor(
   const spec = closedSpec(ctx, 1);
   const warm = await floor.runLoad({ ...spec, durationMs: Math.max(600, 2 * spec.warmupMs) });
   ctx.progress.line(`${label}: warm-up run: ${fmt(warm.deliveredPerSec)}/s (not counted)`);
-  const memRuns = (await takeSnapshot(ctx.redis.admin)).usedMemory;
+  const memRuns = (await takeSnapshot(ctx.redis)).usedMemory;
   const { throughput, cost } = await throughputRuns(ctx, floor, spec, {
     label,
     usesRedis: true,
     warnings,
     groups: { nodes: floor.pids, clients: [] },
   });
-  const retained = ((await takeSnapshot(ctx.redis.admin)).usedMemory - memRuns) / Math.max(1, cost.delivered);
+  const retained = ((await takeSnapshot(ctx.redis)).usedMemory - memRuns) / Math.max(1, cost.delivered);
   const roundTrips = await roundTripRun(ctx, floor, spec, label);
   await floor.stop();
   return {

@@ -1,4 +1,4 @@
-import { MonitorSampler } from '../harness/monitor.js';
+import { MonitorSampler, type MonitorCounts } from '../harness/monitor.js';
 import type { LoadSpec } from '../load/pacer.js';
 import type { RoundTrips } from '../report/results.js';
 import { CostRecorder, type CpuGroups } from './cost-recorder.js';
@@ -44,12 +44,23 @@ export async function roundTripRun(
   spec: LoadSpec,
   label: string,
 ): Promise<RoundTrips> {
-  const admin = ctx.redis.admin;
-  const sampler = await MonitorSampler.start(ctx.redis.port, (await admin.call('CLIENT', 'LIST')) as string);
+  // MONITOR is per server: one sampler on each primary (every primary of a Redis Cluster), counts summed.
+  const primaries = ctx.redis.primaries;
+  const clientList = (admin: (typeof primaries)[number]['admin']) =>
+    admin.call('CLIENT', 'LIST') as Promise<string>;
+  const samplers = await Promise.all(
+    primaries.map(async (p) => MonitorSampler.start(p.port, await clientList(p.admin))),
+  );
   const result = await target.runLoad({ ...spec, warmupMs: 0, durationMs: Math.min(2000, spec.durationMs) });
   await target.settle?.();
-  sampler.learnClients((await admin.call('CLIENT', 'LIST')) as string);
-  const counts = await sampler.stop((text) => admin.echo(text));
+  const all = await Promise.all(
+    primaries.map(async (p, i) => {
+      const sampler = samplers[i]!;
+      sampler.learnClients(await clientList(p.admin));
+      return sampler.stop((text) => p.admin.echo(text));
+    }),
+  );
+  const counts = sumCounts(all);
   const n = result.sent - result.undelivered;
   const per = (v: number) => (n > 0 ? round(v / n) : 0);
   const sortedPer = (rec: Record<string, number>) =>
@@ -71,4 +82,18 @@ export async function roundTripRun(
       `(${fmt(n)} messages; ${trips.scriptCallsPerMsg?.toFixed(1) ?? '–'} script-internal calls per message)`,
   );
   return trips;
+}
+
+function sumCounts(all: MonitorCounts[]): MonitorCounts {
+  const sum: MonitorCounts = { topLevel: 0, scriptCalls: 0, byCommand: {}, byClient: {} };
+  const add = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  };
+  for (const c of all) {
+    sum.topLevel += c.topLevel;
+    sum.scriptCalls += c.scriptCalls;
+    add(sum.byCommand, c.byCommand);
+    add(sum.byClient, c.byClient);
+  }
+  return sum;
 }

@@ -132,8 +132,8 @@ export async function measureSessions(
 
   // 1. Idle memory, chunk by chunk from zero.
   const rss0 = totalRss(system.pids);
-  const mem0 = (await takeSnapshot(redis.admin)).usedMemory;
-  const keys0 = system.usesRedis ? await memoryByPattern(redis.admin) : [];
+  const mem0 = (await takeSnapshot(redis)).usedMemory;
+  const keys0 = system.usesRedis ? await memoryByPattern(redis) : [];
   const levels: LevelResult[] = [];
   let connected = 0;
   for (const n of options.sessions) {
@@ -142,10 +142,8 @@ export async function measureSessions(
     await system.settle();
     await sleep(settleMs(ctx));
     const rss1 = totalRss(system.pids);
-    const mem1 = (await takeSnapshot(redis.admin)).usedMemory;
-    const byKey = system.usesRedis
-      ? growthPer(keys0, await memoryByPattern(redis.admin), connected)
-      : undefined;
+    const mem1 = (await takeSnapshot(redis)).usedMemory;
+    const byKey = system.usesRedis ? growthPer(keys0, await memoryByPattern(redis), connected) : undefined;
     levels.push({
       sessions: n,
       throughput: measured([]),
@@ -182,7 +180,7 @@ export async function measureSessions(
       await system.settle();
       warmedUp = true;
     }
-    const memRuns = (await takeSnapshot(redis.admin)).usedMemory;
+    const memRuns = (await takeSnapshot(redis)).usedMemory;
     const { throughput, cost } = await throughputRuns(ctx, system, spec, {
       label: `${label} @ ${fmt(n)}`,
       usesRedis: system.usesRedis,
@@ -194,7 +192,7 @@ export async function measureSessions(
     level.cpuUsPerMsg = cost.processCpu();
     await system.settle();
     if (system.usesRedis) {
-      const mem2 = (await takeSnapshot(redis.admin)).usedMemory;
+      const mem2 = (await takeSnapshot(redis)).usedMemory;
       level.redisBytesRetainedPerMsg = cost.delivered > 0 ? (mem2 - memRuns) / cost.delivered : null;
     }
   }

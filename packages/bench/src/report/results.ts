@@ -130,6 +130,8 @@ export interface BenchOptionsRecord {
   only: SystemName[];
   projectClients: 'v2' | 'legacy';
   quick: boolean;
+  /** io-session and raw BullMQ ran on a Redis Cluster (absent in results written before it existed). */
+  redisCluster?: boolean;
 }
 
 /** One row of the summary table. */

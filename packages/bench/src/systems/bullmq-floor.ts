@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { ProcessGroup } from '../harness/processes.js';
+import { benchConnection, type PrivateRedis } from '../harness/redis-server.js';
 import { runLoad, type LoadHooks, type LoadSpec } from '../load/pacer.js';
 import { TargetChild } from './target-child.js';
 
@@ -16,12 +17,12 @@ export class BullmqFloor {
   readonly setup: string;
   readonly pids: number[] = [];
   readonly #workers: TargetChild[] = [];
-  #redis: Redis | undefined;
+  #redis: Redis | Cluster | undefined;
   #queue: Queue | undefined;
 
   constructor(
     private readonly group: ProcessGroup,
-    private readonly redisUrl: string,
+    private readonly redis: PrivateRedis,
     private readonly batch: number,
   ) {
     this.setup =
@@ -32,7 +33,8 @@ export class BullmqFloor {
   async start(): Promise<void> {
     for (let i = 1; i <= 2; i++) {
       const worker = TargetChild.fork(this.group, `bullmq-worker-${i}`, 'bullmq-worker', {
-        redisUrl: this.redisUrl,
+        redisUrl: this.redis.url,
+        cluster: this.redis.cluster,
         queue: QUEUE,
         prefix: PREFIX,
         concurrency: CONCURRENCY,
@@ -41,10 +43,7 @@ export class BullmqFloor {
       this.pids.push(worker.child.pid);
     }
     await Promise.all(this.#workers.map((w) => w.ready));
-    this.#redis = new Redis(this.redisUrl, {
-      connectionName: 'bench-floor-producer',
-      maxRetriesPerRequest: null,
-    });
+    this.#redis = benchConnection(this.redis, 'bench-floor-producer');
     this.#redis.on('error', () => undefined);
     this.#queue = new Queue(QUEUE, { connection: this.#redis, prefix: PREFIX });
     this.#queue.on('error', () => undefined);

@@ -8,10 +8,11 @@ import {
   type SessionEventJob,
 } from '@io-session/worker';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { ClientMode } from '../children/messages.js';
 import { freePort, pollUntil, sleep } from '../harness/ports.js';
 import type { Child, ProcessGroup } from '../harness/processes.js';
+import { parseSeeds } from '../harness/redis-cluster.js';
 import { runLoad, type LoadHooks, type LoadSpec } from '../load/pacer.js';
 import { tokenGroup, type SessionSystem } from './system.js';
 
@@ -20,6 +21,8 @@ const API_KEY = 'bench-api-key-0123456789abcdef';
 
 export interface ProjectOptions {
   redisUrl: string;
+  /** `host:port` seeds of a Redis Cluster: the nodes get REDIS_CLUSTER instead of REDIS_URL. */
+  redisCluster?: string[] | null;
   clientMode: ClientMode;
   /** Messages per `{ messages: [...] }` push job. */
   batch: number;
@@ -48,7 +51,7 @@ export class ProjectSystem implements SessionSystem {
   urls: string[] = [];
   pids: number[] = [];
   readonly #nodes: Child[] = [];
-  readonly #connections: Redis[] = [];
+  readonly #connections: (Redis | Cluster)[] = [];
   #push: Queue<PushJob> | undefined;
   #queues: Queue[] = [];
   #workers: Worker[] = [];
@@ -67,8 +70,12 @@ export class ProjectSystem implements SessionSystem {
       'a message is done when its receipt job is consumed from the `receipts` queue by a BullMQ worker in the bench.';
   }
 
-  #redis(name: string): Redis {
-    const client = new Redis(this.options.redisUrl, { connectionName: name, maxRetriesPerRequest: null });
+  #redis(name: string): Redis | Cluster {
+    const cluster = this.options.redisCluster;
+    const options = { connectionName: name, maxRetriesPerRequest: null };
+    const client = cluster
+      ? new Cluster(parseSeeds(cluster), { redisOptions: options })
+      : new Redis(this.options.redisUrl, options);
     client.on('error', () => undefined);
     this.#connections.push(client);
     return client;
@@ -83,10 +90,14 @@ export class ProjectSystem implements SessionSystem {
     }
     for (let i = 1; i <= 2; i++) {
       const port = await freePort();
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      delete env.REDIS_URL;
+      delete env.REDIS_CLUSTER;
+      if (this.options.redisCluster) env.REDIS_CLUSTER = this.options.redisCluster.join(',');
+      else env.REDIS_URL = this.options.redisUrl;
       const node = this.group.spawn(`io-session-node-${i}`, process.execPath, [...execArgs, cli, 'node'], {
         env: {
-          ...process.env,
-          REDIS_URL: this.options.redisUrl,
+          ...env,
           PORT: String(port),
           NODE_ID: `bench-node-${i}`,
           KEY_PREFIX: PROJECT_KEY_PREFIX,
