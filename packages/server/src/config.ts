@@ -1,28 +1,10 @@
 import { hostname } from 'node:os';
+import { ConfigError, envInt, envRedisUrl, envSeeds, parseEnv } from '@io-session/worker';
 import { z } from 'zod';
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce
-    .number({ message: 'must be a number' })
-    .int('must be a whole number')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`);
-
-const redisUrl = z
-  .string()
-  .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL')
-  .refine((v) => URL.canParse(v), 'is not a valid URL');
-
-const seeds = z
-  .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  )
-  .refine((list) => list.length > 0, 'must list at least one host:port')
-  .refine((list) => list.every((s) => /^[^\s:]+:\d{1,5}$/.test(s)), 'must be a comma list of host:port');
+const int = envInt;
+const redisUrl = envRedisUrl;
+const seeds = envSeeds;
 
 /** Every environment variable io-session reads, with its default. CONTRACT.md §2 plus the tuning knobs. */
 export const configSchema = z
@@ -73,27 +55,11 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`${variable} ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 /** Reads and validates the environment; throws a ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = configSchema.safeParse(present);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const variable = String(issue?.path[0] ?? 'environment');
-  throw new ConfigError(
-    variable,
-    `${issue?.message ?? 'is invalid'} (got ${JSON.stringify(env[variable] ?? '')})`,
-  );
+  return parseEnv(configSchema, env);
 }
 
 /** For commands: prints one line naming the variable and exits 2 on bad configuration. */

@@ -22,10 +22,6 @@ export { SeenKeys, SEEN_SHARDS, type SeenScope } from './seen-keys.js';
 export { SeenMarkers, type Claim } from './seen-markers.js';
 export { Batcher } from './batcher.js';
 export { Webhook, WebhookError, webhookDefaults, redactUrl, type WebhookOptions } from './webhook.js';
-export {
-  loadWorkerConfig,
-  workerConfigSchema,
-  WorkerConfigError,
-  type WorkerConfig,
-} from './worker-config.js';
+export { loadWorkerConfig, workerConfigSchema, type WorkerConfig } from './worker-config.js';
 export { runWorkerCommand, startWorker } from './worker-command.js';
+export { ConfigError, parseEnv, envInt, envRedisUrl, envSeeds } from './env.js';

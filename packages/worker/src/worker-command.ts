@@ -1,6 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { createWorker, type IoSessionWorker, type IoSessionWorkerOptions } from './worker.js';
-import { loadWorkerConfig, WorkerConfigError, type WorkerConfig } from './worker-config.js';
+import { ConfigError } from './env.js';
+import { loadWorkerConfig, type WorkerConfig } from './worker-config.js';
 import { redactUrl, Webhook } from './webhook.js';
 
 /**
@@ -75,7 +76,7 @@ function loadConfigOrExit(env: NodeJS.ProcessEnv): WorkerConfig {
   try {
     return loadWorkerConfig(env);
   } catch (err) {
-    if (err instanceof WorkerConfigError) {
+    if (err instanceof ConfigError) {
       process.stderr.write(`io-session: invalid configuration: ${err.message}\n`);
       process.exit(2);
     }

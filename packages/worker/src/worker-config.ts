@@ -1,32 +1,14 @@
 import { z } from 'zod';
-
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce
-    .number({ message: 'must be a number' })
-    .int('must be a whole number')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`);
+import { envInt, envRedisUrl, envSeeds, parseEnv } from './env.js';
 
 const httpUrl = z
   .string()
   .refine((v) => URL.canParse(v), 'is not a valid URL')
   .refine((v) => /^https?:\/\//.test(v), 'must be an http:// or https:// URL');
 
-const redisUrl = z
-  .string()
-  .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL')
-  .refine((v) => URL.canParse(v), 'is not a valid URL');
-
-const seeds = z
-  .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  )
-  .refine((list) => list.length > 0, 'must list at least one host:port')
-  .refine((list) => list.every((s) => /^[^\s:]+:\d{1,5}$/.test(s)), 'must be a comma list of host:port');
+const int = envInt;
+const redisUrl = envRedisUrl;
+const seeds = envSeeds;
 
 /** Every environment variable `io-session worker` reads, with its default (CONTRACT.md §2 and §6). */
 export const workerConfigSchema = z.object({
@@ -52,25 +34,7 @@ export const workerConfigSchema = z.object({
 
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
 
-export class WorkerConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`${variable} ${problem}`);
-    this.name = 'WorkerConfigError';
-  }
-}
-
-/** Reads and validates the environment; throws a WorkerConfigError naming the first bad variable. */
+/** Reads and validates the environment; throws a ConfigError naming the first bad variable. */
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = workerConfigSchema.safeParse(present);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const variable = String(issue?.path[0] ?? 'environment');
-  throw new WorkerConfigError(
-    variable,
-    `${issue?.message ?? 'is invalid'} (got ${JSON.stringify(env[variable] ?? '')})`,
-  );
+  return parseEnv(workerConfigSchema, env);
 }
