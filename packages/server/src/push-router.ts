@@ -105,10 +105,6 @@ export class PushRouter {
     if (!this.#adapter.rooms.has(room)) this.#subscribing.delete(room);
   }
 
-  holds(token: string): boolean {
-    return this.#adapter.rooms.has(PushRouter.room(token));
-  }
-
   /**
    * Sends a command to every node holding sockets of its token, this node included, and resolves once Redis
    * has taken it: a push published after this resolves reaches every holder after this one.

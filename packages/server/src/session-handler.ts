@@ -441,11 +441,6 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     return this.#closed;
   }
 
-  /** Outbox items waiting to be relayed by this node (for metrics). */
-  get relayBacklog(): number {
-    return this.#relay.backlog;
-  }
-
   get notificationsEnabled(): boolean {
     return this.#sweeper.notificationsEnabled;
   }

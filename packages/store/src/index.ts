@@ -40,6 +40,6 @@ export {
 export { Sweeper, sweeperDefaults, type SweeperOptions } from './sweeper.js';
 export { ExpiryNotifications, type NotificationMode } from './expiry-notifications.js';
 export { BackgroundLoop } from './background-loop.js';
-export { decodeOutboxEntry, entryTime } from './outbox.js';
+export { decodeOutboxEntry } from './outbox.js';
 export { silentLogger, type Logger } from './logger.js';
 export type * from './types.js';

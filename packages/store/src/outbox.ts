@@ -18,8 +18,3 @@ export function decodeOutboxEntry(bucket: number, entryId: string, json: string)
   }
   return { kind: 'event', bucket, entryId, event: raw };
 }
-
-/** Milliseconds part of a stream entry id. */
-export function entryTime(entryId: string): number {
-  return Number(entryId.slice(0, entryId.indexOf('-')));
-}

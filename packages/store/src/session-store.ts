@@ -602,12 +602,6 @@ export class SessionStore {
   async deleteOutbox(bucket: number, entryIds: string[]): Promise<void> {
     if (entryIds.length > 0) await this.redis.xdel(this.keys.bucket(bucket).outbox, ...entryIds);
   }
-
-  /** Reads the newest outbox entries of a bucket (used right after a script appended them). */
-  async readOutbox(bucket: number, count = 1000): Promise<OutboxItem[]> {
-    const entries = await this.redis.xrange(this.keys.bucket(bucket).outbox, '-', '+', 'COUNT', count);
-    return entries.map(([entryId, fields]) => decodeOutboxEntry(bucket, entryId, fields[1] ?? 'null'));
-  }
 }
 
 function sessionKeyList(k: SessionKeys): [string, string, string, string, string, string, string] {

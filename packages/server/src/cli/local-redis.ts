@@ -99,24 +99,17 @@ function stopper(processes: ChildProcess[], dir: string): () => Promise<void> {
   };
 }
 
+/** Arguments of a redis-server on loopback that keeps nothing on disk (its working files go to `dir`). */
+function memoryOnly(port: number, dir: string): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+}
+
 /** A private, memory-only redis-server on a free port. */
 export async function startPrivateRedis(extraArgs: string[] = []): Promise<LocalRedis> {
   requireRedisServer();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'io-session-redis-'));
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
-    ...extraArgs,
-  ];
+  const args = [...memoryOnly(port, dir), ...extraArgs];
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
   await waitFor(() => redisAnswers(url), `redis-server on port ${port}`);
@@ -142,22 +135,13 @@ export async function startLocalRedisCluster(
     spawn(
       'redis-server',
       [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
+        ...memoryOnly(port, dir),
         '--cluster-enabled',
         'yes',
         '--cluster-config-file',
         join(dir, `nodes-${port}.conf`),
         '--cluster-node-timeout',
         '2000',
-        '--dir',
-        dir,
       ],
       { stdio: 'ignore' },
     ),
