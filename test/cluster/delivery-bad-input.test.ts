@@ -107,11 +107,11 @@ describe('bad input to the push API', () => {
 
     // Nothing of it was stored or sent.
     expect(await storedMessageKeys(redis, prefix)).toEqual([]);
-    expect(await store.messageStats()).toEqual({ pushed: 0, delivered: 0, expired: 0, pending: 0 });
+    expect(await store.messages.stats()).toEqual({ pushed: 0, delivered: 0, expired: 0, pending: 0 });
     const ok = await pushAccepted(node.url, { token, data: 'fine' });
     await client.received.waitFor((d) => d.data === 'fine');
     expect(client.received.items.map((d) => d.id)).toEqual([ok]);
-    expect((await store.messageStats()).pushed).toBe(1);
+    expect((await store.messages.stats()).pushed).toBe(1);
     // a payload of exactly the limit is accepted: the 413 is about size
     const exact = 'z'.repeat(MAX_PAYLOAD_BYTES - 2); // JSON text of a string adds its two quotes
     const atLimit = await pushViaApi(node.url, { token, data: exact });

@@ -79,7 +79,7 @@ describe('pushes across two node processes', () => {
     const witnessIds: string[] = [];
     for (const w of witnesses) {
       await w.client.connect(w.node.url);
-      await waitUntil(async () => (await store.getSession(w.client.token)) !== null);
+      await waitUntil(async () => (await store.reads.getSession(w.client.token)) !== null);
       witnessIds.push(await pushAccepted(w.node.url, { token: w.client.token, data: 'witness' }));
       await w.client.waitForCount(1);
     }
@@ -101,7 +101,7 @@ describe('pushes across two node processes', () => {
     // Nobody got anything twice, or anything not meant for them.
     for (const c of clients) expect(c.received.items, c.token).toHaveLength(1);
     expect([...clients, ...witnesses.map((w) => w.client)].flatMap((c) => c.errors.items)).toEqual([]);
-    const stats = await store.messageStats();
+    const stats = await store.messages.stats();
     expect(stats).toEqual({ pushed: CLIENTS + 2, delivered: CLIENTS + 2, expired: 0, pending: 0 });
     console.log(`receipt jobs run twice by BullMQ (not a second job): ${sink.rerunJobs.length}`);
     for (const n of nodes) expect(n.proc.exitCode, n.output()).toBeNull();

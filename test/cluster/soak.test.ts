@@ -166,7 +166,7 @@ describe('soak', () => {
       const httpMs = await viaHttp.then(() => Date.now() - t0);
       const queueMs = await queued;
       const storedMs = Math.max(httpMs, queueMs);
-      const stats = await store.messageStats();
+      const stats = await store.messages.stats();
       expect(stats.pushed).toBe(PUSHES);
       console.log(
         `soak: ${PUSHES.toLocaleString('en')} pushes stored in ${storedMs} ms (${rate(PUSHES, storedMs)}): ` +
@@ -214,7 +214,7 @@ describe('soak', () => {
         if (k === undefined) continue; // a fence witness
         expect({ token, data }).toEqual({ token: tokenOf(k), data: { k } });
       }
-      expect(await store.messageStats()).toEqual({
+      expect(await store.messages.stats()).toEqual({
         pushed: PUSHES + 2,
         delivered: PUSHES + 2,
         expired: 0,

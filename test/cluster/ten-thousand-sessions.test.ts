@@ -42,7 +42,7 @@ describe(`${COUNT} sessions`, () => {
       await client.sadd(nodeTokens, ...batch);
       const results = await Promise.all(
         batch.map((token, j) =>
-          store.connect({
+          store.sessions.connect({
             token,
             socketId: `sock${(i + j).toString(36)}AAAAAAAAAAAAA`,
             instance,
@@ -71,7 +71,7 @@ describe(`${COUNT} sessions`, () => {
     );
     expect(perSession).toBeGreaterThan(50);
     expect(perSession).toBeLessThan(2000);
-    expect(await store.countSessions()).toBe(COUNT);
+    expect(await store.reads.countSessions()).toBe(COUNT);
 
     // getSessions in-process, on a handler of the same cluster
     const inProcess = await startInProcessNode({

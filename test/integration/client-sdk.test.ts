@@ -57,7 +57,7 @@ async function push(n: InProcessNode, token: string, data: unknown): Promise<str
 }
 
 function statusOf(n: InProcessNode, id: string): Promise<string | undefined> {
-  return n.handler.store.messageStatus(id).then((info) => info?.status);
+  return n.handler.store.messages.status(id).then((info) => info?.status);
 }
 
 /** The server side of the client's current connection. */

@@ -55,9 +55,9 @@ async function sessionOnBoth(
  */
 async function acksHandled(s: Setup, token: string, clients: DeliveryClient[]): Promise<void> {
   // stored without being sent (the store, not the handler), and expired at once
-  const fence = await s.a.handler.store.push({ token, data: { fence: true }, ttlMs: 1 });
+  const fence = await s.a.handler.store.pushes.push({ token, data: { fence: true }, ttlMs: 1 });
   if (!fence.stored) throw new Error(`no session ${token} for the fence`);
-  await waitUntil(async () => (await s.a.handler.store.messageStatus(fence.id))?.status === 'expired');
+  await waitUntil(async () => (await s.a.handler.store.messages.status(fence.id))?.status === 'expired');
   await Promise.all(
     clients.map(async (client) => {
       const before = client.errors.filter((e) => e.code === 'expired_message').length;
@@ -191,9 +191,9 @@ describe('two connections of one session acknowledge the same message', () => {
     await relayedOnBoth(s, [c1, c2], token);
     for (const id of [ids[0]!, ids[1]!]) expect(await s.receipts(id), id).toHaveLength(1);
     expect(await s.receipts(ids[2]!)).toEqual([]);
-    expect(await s.a.handler.store.messageStatus(ids[2]!)).toMatchObject({ status: 'pending' });
-    expect((await s.a.handler.store.messageStatus(ids[0]!))?.status).toBe('delivered');
-    expect((await s.b.handler.store.messageStatus(ids[1]!))?.status).toBe('delivered');
+    expect(await s.a.handler.store.messages.status(ids[2]!)).toMatchObject({ status: 'pending' });
+    expect((await s.a.handler.store.messages.status(ids[0]!))?.status).toBe('delivered');
+    expect((await s.b.handler.store.messages.status(ids[1]!))?.status).toBe('delivered');
   });
 
   it("refuses an ack of another token's message or of an unknown id, and settles nothing", async () => {
@@ -219,7 +219,7 @@ describe('two connections of one session acknowledge the same message', () => {
       'unknown_message',
       'unknown_message',
     ]);
-    expect(await s.a.handler.store.messageStatus(r.id)).toMatchObject({ status: 'pending' });
+    expect(await s.a.handler.store.messages.status(r.id)).toMatchObject({ status: 'pending' });
     expect(s.delivered.items).toEqual([]);
     expect(owner.errors.items).toEqual([]);
   });

@@ -88,7 +88,7 @@ describe('push order', () => {
       reason: 'no_session',
     });
     expect(await storedMessageKeys(redis, prefix)).toEqual(before);
-    expect((await a.handler.store.messageStats()).pushed).toBe(0);
+    expect((await a.handler.store.messages.stats()).pushed).toBe(0);
     // the same call for a live session is true: the false above is about the token
     expect(await b.handler.pushMessage(legacy!.token, 'found')).toBe(true);
     await legacy!.received.waitFor((d) => d.data === 'found');

@@ -180,7 +180,7 @@ describe('from(io) in-process, two handlers on one Redis', () => {
     const [a, b] = await twoNodes('pages');
     const tokens = Array.from({ length: 25 }, (_, i) => `p${i}`);
     await Promise.all(tokens.map((token, i) => connectClient(i % 2 ? a.url : b.url, { token })));
-    await waitUntil(async () => (await a.handler.store.countSessions()) === tokens.length);
+    await waitUntil(async () => (await a.handler.store.reads.countSessions()) === tokens.length);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {

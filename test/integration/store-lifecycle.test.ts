@@ -9,24 +9,24 @@ const instance = 'nodeA~0001';
 describe('SessionStore lifecycle on a real Redis', () => {
   it('starts a session once, joins it, and keeps its sid through a grace that is cancelled', async () => {
     const { store } = openStore({ prefix: uniquePrefix('life') });
-    const first = await store.connect({ token: 'alice', socketId: 's1', instance, protocol: 1 });
+    const first = await store.sessions.connect({ token: 'alice', socketId: 's1', instance, protocol: 1 });
     expect(first.started).toBe(true);
     expect(first.events.map((e) => e.event.type)).toEqual(['session.started']);
-    const second = await store.connect({ token: 'alice', socketId: 's2', instance, protocol: 2 });
+    const second = await store.sessions.connect({ token: 'alice', socketId: 's2', instance, protocol: 2 });
     expect(second).toMatchObject({ started: false, sid: first.sid, events: [], duplicate: false });
-    const retried = await store.connect({ token: 'alice', socketId: 's2', instance, protocol: 2 });
+    const retried = await store.sessions.connect({ token: 'alice', socketId: 's2', instance, protocol: 2 });
     expect(retried).toMatchObject({ duplicate: true, sid: first.sid, events: [] });
 
-    expect(await store.disconnect({ token: 'alice', socketId: 's1', graceMs: 60_000 })).toBe('remaining');
-    expect(await store.disconnect({ token: 'alice', socketId: 's2', graceMs: 60_000 })).toBe('grace');
-    expect(await store.disconnect({ token: 'alice', socketId: 's2', graceMs: 60_000 })).toBe('unknown');
-    const inGrace = await store.getSession('alice');
+    expect(await store.sessions.disconnect({ token: 'alice', socketId: 's1', graceMs: 60_000 })).toBe('remaining');
+    expect(await store.sessions.disconnect({ token: 'alice', socketId: 's2', graceMs: 60_000 })).toBe('grace');
+    expect(await store.sessions.disconnect({ token: 'alice', socketId: 's2', graceMs: 60_000 })).toBe('unknown');
+    const inGrace = await store.reads.getSession('alice');
     expect(inGrace).toMatchObject({ sid: first.sid, status: 'grace', connections: [] });
     expect(inGrace!.graceUntil).toBeGreaterThan(Date.now() + 50_000);
 
-    const back = await store.connect({ token: 'alice', socketId: 's3', instance, protocol: 1 });
+    const back = await store.sessions.connect({ token: 'alice', socketId: 's3', instance, protocol: 1 });
     expect(back).toMatchObject({ started: false, sid: first.sid, events: [] });
-    const resumed = await store.getSession('alice');
+    const resumed = await store.reads.getSession('alice');
     expect(resumed).toMatchObject({ sid: first.sid, status: 'connected' });
     expect(resumed!.graceUntil).toBeUndefined();
     expect(resumed!.connections).toEqual([{ id: 's3', instance, nodeId: 'nodeA', protocol: 1 }]);
@@ -38,14 +38,14 @@ describe('SessionStore lifecycle on a real Redis', () => {
     const [store] = sweepers;
     const tokens = Array.from({ length: 40 }, (_, i) => `u${i}`);
     for (const token of tokens) {
-      await store!.connect({ token, socketId: `sock-${token}`, instance, protocol: 1 });
-      await store!.disconnect({ token, socketId: `sock-${token}`, graceMs: 150 });
+      await store!.sessions.connect({ token, socketId: `sock-${token}`, instance, protocol: 1 });
+      await store!.sessions.disconnect({ token, socketId: `sock-${token}`, graceMs: 150 });
     }
     const ended: EventItem[] = [];
     await waitUntil(
       async () => {
         const rounds = await Promise.all(
-          sweepers.flatMap((s) => Array.from({ length: 8 }, (_, b) => s.expireDue(b))),
+          sweepers.flatMap((s) => Array.from({ length: 8 }, (_, b) => s.sessions.expireDue(b))),
         );
         ended.push(...rounds.flat());
         return ended.length >= tokens.length;
@@ -55,7 +55,7 @@ describe('SessionStore lifecycle on a real Redis', () => {
     // a few more rounds: nobody may end anything again
     for (let i = 0; i < 3; i++) {
       const late = await Promise.all(
-        sweepers.flatMap((s) => Array.from({ length: 8 }, (_, b) => s.expireDue(b))),
+        sweepers.flatMap((s) => Array.from({ length: 8 }, (_, b) => s.sessions.expireDue(b))),
       );
       ended.push(...late.flat());
     }
@@ -63,20 +63,20 @@ describe('SessionStore lifecycle on a real Redis', () => {
     for (const e of ended)
       expect(e.event).toMatchObject({ type: 'session.ended', status: 0, reason: 'grace' });
     expect(ended.find((e) => e.event.token === 'u7')!.event.id).toBe('sock-u7');
-    expect(await store!.countSessions()).toBe(0);
-    expect(await store!.getSession('u0')).toBeNull();
+    expect(await store!.reads.countSessions()).toBe(0);
+    expect(await store!.reads.getSession('u0')).toBeNull();
   });
 
   it('a connection arriving after an unswept grace ends the old lifetime and starts a new one', async () => {
     const { store } = openStore({ prefix: uniquePrefix('late') });
-    const first = await store.connect({ token: 'bob', socketId: 'a', instance, protocol: 1 });
-    await store.disconnect({ token: 'bob', socketId: 'a', graceMs: 1 });
+    const first = await store.sessions.connect({ token: 'bob', socketId: 'a', instance, protocol: 1 });
+    await store.sessions.disconnect({ token: 'bob', socketId: 'a', graceMs: 1 });
     const session = await waitUntil(async () => {
-      const s = await store.getSession('bob');
+      const s = await store.reads.getSession('bob');
       return s && s.graceUntil !== undefined && s.graceUntil < Date.now() - 5 ? s : null;
     });
     expect(session.sid).toBe(first.sid);
-    const again = await store.connect({ token: 'bob', socketId: 'b', instance, protocol: 1 });
+    const again = await store.sessions.connect({ token: 'bob', socketId: 'b', instance, protocol: 1 });
     expect(again.started).toBe(true);
     expect(again.sid).not.toBe(first.sid);
     expect(again.events.map((e) => [e.event.type, e.event.sid])).toEqual([
@@ -84,48 +84,48 @@ describe('SessionStore lifecycle on a real Redis', () => {
       ['session.started', again.sid],
     ]);
     // the sweeper finds nothing left to end
-    expect(await store.expireDue(store.keys.bucketOf('bob'))).toEqual([]);
+    expect(await store.sessions.expireDue(store.keys.bucketOf('bob'))).toEqual([]);
   });
 
   it('reaps only the dead instance’s connections and starts the grace when none is left', async () => {
     const { store } = openStore({ prefix: uniquePrefix('reap') });
-    await store.connect({ token: 'carol', socketId: 'x1', instance: 'dead~1', protocol: 1 });
-    await store.connect({ token: 'carol', socketId: 'x2', instance: 'dead~1', protocol: 1 });
-    await store.connect({ token: 'carol', socketId: 'y1', instance: 'alive~2', protocol: 1 });
-    await store.connect({ token: 'dave', socketId: 'z1', instance: 'dead~1', protocol: 1 });
+    await store.sessions.connect({ token: 'carol', socketId: 'x1', instance: 'dead~1', protocol: 1 });
+    await store.sessions.connect({ token: 'carol', socketId: 'x2', instance: 'dead~1', protocol: 1 });
+    await store.sessions.connect({ token: 'carol', socketId: 'y1', instance: 'alive~2', protocol: 1 });
+    await store.sessions.connect({ token: 'dave', socketId: 'z1', instance: 'dead~1', protocol: 1 });
 
-    expect(await store.reapConnections({ token: 'carol', instance: 'dead~1', graceMs: 60_000 })).toBe(2);
-    expect(await store.reapConnections({ token: 'carol', instance: 'dead~1', graceMs: 60_000 })).toBe(0);
-    expect((await store.getSession('carol'))!.connections.map((c) => c.id)).toEqual(['y1']);
+    expect(await store.sessions.reapConnections({ token: 'carol', instance: 'dead~1', graceMs: 60_000 })).toBe(2);
+    expect(await store.sessions.reapConnections({ token: 'carol', instance: 'dead~1', graceMs: 60_000 })).toBe(0);
+    expect((await store.reads.getSession('carol'))!.connections.map((c) => c.id)).toEqual(['y1']);
 
-    expect(await store.reapConnections({ token: 'dave', instance: 'dead~1', graceMs: 60_000 })).toBe(1);
-    expect(await store.getSession('dave')).toMatchObject({ status: 'grace', connections: [] });
+    expect(await store.sessions.reapConnections({ token: 'dave', instance: 'dead~1', graceMs: 60_000 })).toBe(1);
+    expect(await store.reads.getSession('dave')).toMatchObject({ status: 'grace', connections: [] });
   });
 
   it('logs out once, and refuses data for a session that does not exist', async () => {
     const { store } = openStore({ prefix: uniquePrefix('out') });
-    const { sid } = await store.connect({ token: 'erin', socketId: 'e1', instance, protocol: 1 });
-    expect(await store.setData('erin', { theme: 'dark' })).toBe(true);
-    expect((await store.getSession('erin'))!.data).toEqual({ theme: 'dark' });
-    const ended = await store.logout('erin');
+    const { sid } = await store.sessions.connect({ token: 'erin', socketId: 'e1', instance, protocol: 1 });
+    expect(await store.sessions.setData('erin', { theme: 'dark' })).toBe(true);
+    expect((await store.reads.getSession('erin'))!.data).toEqual({ theme: 'dark' });
+    const ended = await store.sessions.logout('erin');
     expect(ended!.event).toMatchObject({ type: 'session.ended', sid, reason: 'logout', token: 'erin' });
-    expect(await store.logout('erin')).toBeNull();
-    expect(await store.setData('erin', 1)).toBe(false);
-    expect(await store.getSession('erin')).toBeNull();
+    expect(await store.sessions.logout('erin')).toBeNull();
+    expect(await store.sessions.setData('erin', 1)).toBe(false);
+    expect(await store.reads.getSession('erin')).toBeNull();
   });
 
   it('pages through every session exactly once whatever the page size', async () => {
     const { store } = openStore({ prefix: uniquePrefix('page'), buckets: 8 });
     const tokens = Array.from({ length: 300 }, (_, i) => `tok-${i.toString().padStart(3, '0')}`);
     await Promise.all(
-      tokens.map((token) => store.connect({ token, socketId: `s-${token}`, instance, protocol: 1 })),
+      tokens.map((token) => store.sessions.connect({ token, socketId: `s-${token}`, instance, protocol: 1 })),
     );
     for (const limit of [1, 7, 64, 299, 300, 1000]) {
       const seen: string[] = [];
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const page = await store.getSessions({ cursor, limit });
+        const page = await store.reads.getSessions({ cursor, limit });
         expect(page.sessions.length).toBeLessThanOrEqual(limit);
         seen.push(...page.sessions.map((s) => s.token));
         cursor = page.next;
@@ -136,6 +136,6 @@ describe('SessionStore lifecycle on a real Redis', () => {
       expect(new Set(seen).size).toBe(tokens.length);
       expect([...seen].sort()).toEqual(tokens);
     }
-    expect(await store.countSessions()).toBe(300);
+    expect(await store.reads.countSessions()).toBe(300);
   });
 });

@@ -2,7 +2,7 @@ import {
   canonicalJson,
   loadScript,
   nodeIdOf,
-  scriptSpecs,
+  scriptFiles,
   SessionStore,
   type RedisClient,
 } from '@io-session/store';
@@ -26,7 +26,8 @@ describe('SessionStore without Redis', () => {
   it('defines every script once per client', () => {
     const { client, defined } = offlineClient();
     new SessionStore({ redis: client, prefix: 'u', buckets: 4 });
-    expect(defined.sort()).toEqual(Object.keys(scriptSpecs).sort());
+    expect(defined.sort()).toEqual(scriptFiles.map((f) => f.command).sort());
+    expect(scriptFiles.length).toBeGreaterThanOrEqual(13);
   });
 
   it.each([
@@ -37,16 +38,16 @@ describe('SessionStore without Redis', () => {
     Buffer.from('null').toString('base64url'),
   ])('rejects the invalid cursor %j before touching Redis', async (cursor) => {
     const store = new SessionStore({ redis: offlineClient().client, prefix: 'u', buckets: 4 });
-    await expect(store.getSessions({ cursor })).rejects.toThrow(new RangeError('invalid cursor'));
+    await expect(store.reads.getSessions({ cursor })).rejects.toThrow(new RangeError('invalid cursor'));
   });
 
   it('gives message ids that carry their bucket', () => {
     const store = new SessionStore({ redis: offlineClient().client, prefix: 'u', buckets: 40 });
     for (const token of ['a', 'b', 'carol', 'dave']) {
-      const id = store.newMessageId(token);
+      const id = store.pushes.newMessageId(token);
       expect(Number.parseInt(id.slice(0, id.indexOf('.')), 36)).toBe(store.keys.bucketOf(token));
     }
-    expect(store.newMessageId('a')).not.toBe(store.newMessageId('a'));
+    expect(store.pushes.newMessageId('a')).not.toBe(store.pushes.newMessageId('a'));
   });
 });
 
@@ -67,14 +68,28 @@ describe('canonicalJson / nodeIdOf', () => {
 });
 
 describe('Lua scripts', () => {
-  it.each(Object.entries(scriptSpecs))('%s inlines its includes exactly once', (_name, spec) => {
-    const lua = loadScript(spec.file);
-    expect(lua).not.toMatch(/^--- @include/m);
-    for (const fn of ['nowMs', 'endSession', 'settle']) {
-      const definitions = lua.match(new RegExp(`local function ${fn}\\(`, 'g')) ?? [];
-      expect(definitions.length).toBeLessThanOrEqual(1);
-      if (new RegExp(`\\b${fn}\\(`).test(lua.replace(new RegExp(`local function ${fn}\\(`, 'g'), '')))
-        expect(definitions.length).toBe(1);
+  it.each(scriptFiles.map((f) => [f.file, f] as const))(
+    '%s inlines its includes exactly once',
+    (_name, spec) => {
+      const lua = loadScript(spec.file);
+      expect(lua).not.toMatch(/^--- @include/m);
+      for (const fn of ['nowMs', 'endSession', 'settle']) {
+        const definitions = lua.match(new RegExp(`local function ${fn}\\(`, 'g')) ?? [];
+        expect(definitions.length).toBeLessThanOrEqual(1);
+        if (new RegExp(`\\b${fn}\\(`).test(lua.replace(new RegExp(`local function ${fn}\\(`, 'g'), '')))
+          expect(definitions.length).toBe(1);
+      }
+    },
+  );
+});
+
+describe('script files', () => {
+  it('declare their key count in the file name, as their header lists the keys', () => {
+    for (const script of scriptFiles) {
+      const lua = loadScript(script.file);
+      const header = lua.slice(0, lua.indexOf(']]'));
+      const declared = new Set(header.match(/KEYS\[(\d+)\]/g) ?? []);
+      expect(declared.size, script.file).toBe(script.keys);
     }
   });
 });

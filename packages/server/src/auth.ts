@@ -1,9 +1,7 @@
 import { SignJWT, jwtVerify } from 'jose';
+import { MAX_TOKEN_LENGTH } from './limits.js';
 
 export type AuthMode = 'none' | 'jwt';
-
-/** Longest session token accepted (a JWT `sub` or a plain token). */
-export const MAX_TOKEN_LENGTH = 256;
 
 /** Resolves the session token of a handshake, or throws; the message reaches the client as `connect_error`. */
 export interface Authenticator {

@@ -1,27 +1,23 @@
 import { from, SessionHandler } from './session-handler.js';
 
-export {
-  from,
-  SessionHandler,
-  handlerDefaults,
-  type SessionHandlerOptions,
-  type LocalSession,
-} from './session-handler.js';
+export { from, SessionHandler } from './session-handler.js';
+export { handlerDefaults } from './defaults.js';
+export type { SessionHandlerOptions } from './options.js';
+export type { LocalSession } from './connections/local-sessions.js';
 export type { ConnectionEvent, DeliveredEvent, ClientDataEvent, SessionHandlerEvents } from './events.js';
 export { startNode, runNodeCommand, type RunningNode } from './node.js';
 export { loadConfig, loadConfigOrExit, configSchema, ConfigError, type Config } from './config.js';
-export { createAuthenticator, signToken, AuthError, MAX_TOKEN_LENGTH, type Authenticator } from './auth.js';
+export { createAuthenticator, signToken, AuthError, type Authenticator } from './auth.js';
+export { MAX_TOKEN_LENGTH, MAX_MESSAGE_ID_LENGTH, MAX_TTL_MS } from './limits.js';
 export {
   ClientEventError,
   type SessionErrorCode,
   type SessionErrorPayload,
 } from './protocol/session-error.js';
 export type { PushEnvelope, ServerToClientEvents, ClientToServerEvents } from './protocol/wire.js';
-export { PushRouter, ROUTER_NAMESPACE, type RoutedCommand } from './push-router.js';
-
-/** Seed compatibility: `require('io-session-handler').from(io)` becomes `import handler from '@io-session/server'; handler.from(io)`. */
-const seedCompatible = { from, SessionHandler };
-export default seedCompatible;
+export type { RoutedCommand } from './delivery/router.js';
+export { registerApi, type ApiOptions } from './http/api.js';
+export { registerStatic, type StaticOptions } from './http/static.js';
 export {
   startPrivateRedis,
   startLocalRedisCluster,
@@ -29,5 +25,7 @@ export {
   redisAnswers,
   type LocalRedis,
 } from './cli/local-redis.js';
-export { registerApi, type ApiOptions } from './http/api.js';
-export { registerStatic, staticDefaults, type StaticOptions } from './http/static.js';
+
+/** Seed compatibility: `require('io-session-handler').from(io)` becomes `import handler from '@io-session/server'; handler.from(io)`. */
+const seedCompatible = { from, SessionHandler };
+export default seedCompatible;

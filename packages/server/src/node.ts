@@ -58,7 +58,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
   await app.listen({ port: config.PORT, host: '0.0.0.0' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
-  logger.info({ port, nodeId: config.NODE_ID }, 'listening');
+  logger.info({ port }, 'listening');
 
   let stopping: Promise<void> | undefined;
   const shutdown = (drainMs = config.DRAIN_MS): Promise<void> => {

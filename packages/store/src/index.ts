@@ -1,3 +1,4 @@
+export { storeDefaults, type StoreDefaults } from './defaults.js';
 export { Keys, type BucketKeys, type SessionKeys } from './keys.js';
 export { bucketOf, fnv1a } from './hash.js';
 export {
@@ -10,36 +11,23 @@ export {
   type RedisTarget,
   type ConnectOptions,
 } from './redis.js';
-export { defineScripts, loadScript, scriptSpecs, type ScriptName } from './scripts.js';
+export { defineScripts, loadScript, scriptFiles, type ScriptFile } from './scripts/load.js';
+export { Scripts } from './scripts/scripts.js';
 export { StoreError, StoreErrorCode, storeError } from './errors.js';
-export {
-  SessionStore,
-  storeDefaults,
-  canonicalJson,
-  nodeIdOf,
-  type SessionStoreOptions,
-  type ConnectInput,
-  type ConnectResult,
-  type PushInput,
-  type PushResult,
-  type AckInput,
-  type AckResult,
-  type SessionPage,
-  type EventItem,
-  type ReceiptItem,
-  type MessageStats,
-} from './session-store.js';
-export {
-  NodeRegistry,
-  reapDeadNodes,
-  listNodes,
-  type NodeInfo,
-  nodeRegistryDefaults,
-  type NodeRegistryOptions,
-} from './node-registry.js';
-export { Sweeper, sweeperDefaults, type SweeperOptions } from './sweeper.js';
-export { ExpiryNotifications, type NotificationMode } from './expiry-notifications.js';
+export { canonicalJson, parseJson } from './json.js';
+export { SessionStore, type SessionStoreOptions } from './session-store.js';
+export type { StoreContext } from './context.js';
+export { Sessions, type ConnectInput, type ConnectResult, type EventItem } from './sessions/sessions.js';
+export { SessionReads, nodeIdOf, type SessionPage } from './sessions/reads.js';
+export { Pushes, type PushInput, type PushResult } from './messages/push.js';
+export { Acks, type AckInput, type AckResult, type ReceiptItem } from './messages/acks.js';
+export { MessageStatus, type MessageStats } from './messages/status.js';
+export { Outbox, decodeOutboxEntry } from './outbox/outbox.js';
+export { NodeRegistry, type NodeRegistryOptions } from './cluster/liveness.js';
+export { listNodes, type NodeInfo } from './cluster/nodes.js';
+export { reapDeadNodes, type ReapedNode } from './cluster/reaper.js';
+export { Sweeper, type SweeperOptions } from './cluster/sweeper.js';
+export { ExpiryNotifications, type NotificationMode } from './cluster/expiry-notifications.js';
 export { BackgroundLoop } from './background-loop.js';
-export { decodeOutboxEntry } from './outbox.js';
 export { silentLogger, type Logger } from './logger.js';
 export type * from './types.js';

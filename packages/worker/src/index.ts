@@ -1,15 +1,8 @@
 export * from './queues.js';
-export {
-  PushQueue,
-  pushJobOptions,
-  pushQueueDefaults,
-  type PushQueueOptions,
-  type PushOptions,
-} from './push-queue.js';
+export { PushQueue, pushJobOptions, type PushQueueOptions, type PushOptions } from './push-queue.js';
 export {
   createWorker,
   IoSessionWorker,
-  workerDefaults,
   type IoSessionWorkerOptions,
   type IoSessionWorkerEvents,
   type ConnectionListenerEvent,
@@ -21,7 +14,8 @@ export { defaultRedisTarget, defaultKeyPrefix } from './connection.js';
 export { SeenKeys, SEEN_SHARDS, type SeenScope } from './seen-keys.js';
 export { SeenMarkers, type Claim } from './seen-markers.js';
 export { Batcher } from './batcher.js';
-export { Webhook, WebhookError, webhookDefaults, redactUrl, type WebhookOptions } from './webhook.js';
+export { Webhook, WebhookError, redactUrl, type WebhookOptions } from './webhook.js';
+export { workerDefaults } from './defaults.js';
 export { loadWorkerConfig, workerConfigSchema, type WorkerConfig } from './worker-config.js';
 export { runWorkerCommand, startWorker } from './worker-command.js';
 export { ConfigError, parseEnv, envInt, envRedisUrl, envSeeds } from './env.js';

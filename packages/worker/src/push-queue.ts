@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { openRedis, type RedisClient, type RedisTarget } from '@io-session/store';
 import { Queue, type JobsOptions } from 'bullmq';
 import { defaultKeyPrefix, defaultRedisTarget } from './connection.js';
+import { workerDefaults } from './defaults.js';
 import { QueueName, queuePrefix, safeJobId, type PushJob, type PushJobMessage } from './queues.js';
 
 export interface PushQueueOptions {
@@ -13,9 +14,9 @@ export interface PushQueueOptions {
   connection?: RedisTarget;
   /** The cluster's `KEY_PREFIX`; the queue lives under the BullMQ prefix `{<prefix>}`. Default `KEY_PREFIX` or `ios`. */
   prefix?: string;
-  /** Most messages carried by one `{ messages: [...] }` job of {@link PushQueue.pushMany}. Default 1000. */
+  /** Most messages carried by one `{ messages: [...] }` job of {@link PushQueue.pushMany}. Default `workerDefaults.pushBatchSize`. */
   batchSize?: number;
-  /** Options of every job added. Default {@link pushJobOptions}. */
+  /** Options of every job added. Default `workerDefaults.pushJobOptions`. */
   jobOptions?: JobsOptions;
 }
 
@@ -31,15 +32,8 @@ export interface PushOptions {
   ttlMs?: number;
 }
 
-/** Job options of every job a PushQueue adds. */
-export const pushJobOptions: JobsOptions = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 3600, count: 100_000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
-};
-
-export const pushQueueDefaults = { batchSize: 1000, jobOptions: pushJobOptions } as const;
+/** Job options of every job a PushQueue adds (`workerDefaults.pushJobOptions`). */
+export const pushJobOptions: JobsOptions = workerDefaults.pushJobOptions;
 
 /**
  * The app-facing producer of the `push` queue (CONTRACT.md §6): every io-session node consumes it and
@@ -64,8 +58,8 @@ export class PushQueue {
 
   constructor(options: PushQueueOptions = {}) {
     const prefix = options.prefix ?? defaultKeyPrefix();
-    this.#batchSize = options.batchSize ?? pushQueueDefaults.batchSize;
-    this.#jobOptions = options.jobOptions ?? pushQueueDefaults.jobOptions;
+    this.#batchSize = options.batchSize ?? workerDefaults.pushBatchSize;
+    this.#jobOptions = options.jobOptions ?? workerDefaults.pushJobOptions;
     if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1)
       throw new RangeError(`PushQueue batchSize must be a positive whole number, got ${this.#batchSize}`);
     this.#redis = openRedis(options.connection ?? defaultRedisTarget(), { connectionName: 'ios-push-queue' });

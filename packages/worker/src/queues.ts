@@ -1,4 +1,6 @@
 import type { Receipt, SessionEvent } from '@io-session/store';
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { CAPPED_BACKOFF } from './backoff.js';
 
 /** Queue names (CONTRACT.md §6). Their BullMQ prefix is `{<KEY_PREFIX>}`: one hash slot per prefix on Redis Cluster. */
 export const QueueName = {
@@ -35,4 +37,50 @@ export type SessionEventJob = SessionEvent;
 /** BullMQ job ids may not contain ':'. */
 export function safeJobId(id: string): string {
   return id.replace(/:/g, '_');
+}
+
+/** Job options of every `receipts` and `session-events` job a node adds: retried with backoff by the worker. */
+export const relayJobOptions: JobsOptions = {
+  attempts: 1_000_000,
+  backoff: { type: CAPPED_BACKOFF },
+  // Completed jobs go at once: a retained job costs ~1 KB of Redis per session event or receipt batch. A job
+  // relayed again after a crash is then accepted again; the worker's dedupe drops the repeat.
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** The queues a node produces into: receipts and session events. */
+export interface RelayQueues {
+  receipts: Queue<ReceiptsJob>;
+  events: Queue<SessionEventJob>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the `receipts` and `session-events` queues of a key prefix on a connection. BullMQ's per-queue event
+ * stream defaults to 10,000 entries (~150 B of Redis per session at 10,000 sessions for session events); nothing
+ * reads it, so it is kept to `eventsMaxLen`.
+ */
+export function openRelayQueues(input: {
+  connection: ConnectionOptions;
+  keyPrefix: string;
+  eventsMaxLen: number;
+  onError: (err: Error) => void;
+}): RelayQueues {
+  const options = {
+    connection: input.connection,
+    prefix: queuePrefix(input.keyPrefix),
+    streams: { events: { maxLen: input.eventsMaxLen } },
+  };
+  const receipts = new Queue<ReceiptsJob>(QueueName.receipts, options);
+  const events = new Queue<SessionEventJob>(QueueName.sessionEvents, options);
+  receipts.on('error', input.onError);
+  events.on('error', input.onError);
+  return {
+    receipts,
+    events,
+    close: async () => {
+      await Promise.all([receipts.close(), events.close()]);
+    },
+  };
 }

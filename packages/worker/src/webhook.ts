@@ -1,11 +1,11 @@
+import { workerDefaults } from './defaults.js';
+
 export interface WebhookOptions {
   /** Where to POST. */
   url: string;
-  /** How long one POST may take before it counts as failed. Default 10000 ms. */
+  /** How long one POST may take before it counts as failed. Default `workerDefaults.webhookTimeoutMs`. */
   timeoutMs?: number;
 }
-
-export const webhookDefaults = { timeoutMs: 10_000 } as const;
 
 /** A POST that did not end with a 2xx answer: the job that made it fails and is retried with backoff. */
 export class WebhookError extends Error {
@@ -35,7 +35,7 @@ export class Webhook {
 
   constructor(options: WebhookOptions) {
     this.url = options.url;
-    this.#timeoutMs = options.timeoutMs ?? webhookDefaults.timeoutMs;
+    this.#timeoutMs = options.timeoutMs ?? workerDefaults.webhookTimeoutMs;
   }
 
   async post(items: readonly unknown[]): Promise<void> {

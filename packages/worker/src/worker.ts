@@ -8,10 +8,12 @@ import {
   type RedisTarget,
   type SessionEvent,
 } from '@io-session/store';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import { backoffStrategy } from './backoff.js';
 import { Batcher } from './batcher.js';
 import { defaultKeyPrefix, defaultRedisTarget } from './connection.js';
+import { workerDefaults } from './defaults.js';
+import { eventIdOf, eventOf, receiptsOf } from './jobs.js';
 import { QueueName, queuePrefix, type ReceiptsJob, type SessionEventJob } from './queues.js';
 import type { SeenScope } from './seen-keys.js';
 import { SeenMarkers } from './seen-markers.js';
@@ -39,31 +41,22 @@ export interface IoSessionWorkerOptions {
   connectionListener?: Handler<ConnectionListenerEvent>;
   /** Called with session events, each once; the events of jobs that run at once are grouped into one call. */
   onSessionEvents?: Handler<SessionEvent[]>;
-  /** `receipts` jobs processed at once. Default 8. */
+  /** `receipts` jobs processed at once. Default `workerDefaults.concurrency`. */
   concurrency?: number;
-  /** `session-events` jobs processed at once (one event each; this bounds an `onSessionEvents` batch). Default 32. */
+  /** `session-events` jobs processed at once (one event each; this bounds an `onSessionEvents` batch). Default `workerDefaults.eventsConcurrency`. */
   eventsConcurrency?: number;
-  /** How long an item handed to a handler is remembered, so that no job hands it over again. Default 1 h
-   * (duplicates come from relays after a crash and stalled jobs: seconds to minutes later). */
+  /** How long an item handed to a handler is remembered, so that no job hands it over again. Default `workerDefaults.dedupeTtlMs`. */
   dedupeTtlMs?: number;
   /**
    * Lock of a running job, renewed while it runs. When a worker process dies, its jobs run again after one
-   * to two lock durations (BullMQ's stalled-job check runs at this interval too). Default 30000 ms.
+   * to two lock durations (BullMQ's stalled-job check runs at this interval too). Default `workerDefaults.lockDurationMs`.
    */
   lockDurationMs?: number;
-  /** How often a job may stall (its worker died while running it) before BullMQ fails it for good. Default 10. */
+  /** How often a job may stall (its worker died while running it) before BullMQ fails it for good. Default `workerDefaults.maxStalledCount`. */
   maxStalledCount?: number;
   /** Lifecycle at info, job failures at warn, per-job details at debug. Default: silent. */
   logger?: Logger;
 }
-
-export const workerDefaults = {
-  concurrency: 8,
-  eventsConcurrency: 32,
-  dedupeTtlMs: 3600 * 1000,
-  lockDurationMs: 30_000,
-  maxStalledCount: 10,
-} as const;
 
 /** How one job went. */
 export interface JobOutcome {
@@ -118,16 +111,25 @@ type Handlers = Pick<
   'onMessageDelivered' | 'onReceipts' | 'connectionListener' | 'onSessionEvents'
 >;
 
+/** The numeric options, each a whole number (≥ 1; `maxStalledCount` ≥ 0). */
+const countedOptions = [
+  'concurrency',
+  'eventsConcurrency',
+  'dedupeTtlMs',
+  'lockDurationMs',
+  'maxStalledCount',
+] as const;
+
 /** The one place where options meet their defaults. */
 function resolveOptions(options: IoSessionWorkerOptions): ResolvedOptions {
   const resolved = {
-    ...workerDefaults,
+    ...Object.fromEntries(countedOptions.map((name) => [name, workerDefaults[name]])),
     connection: defaultRedisTarget(),
     prefix: defaultKeyPrefix(),
     logger: silentLogger,
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
   } as ResolvedOptions;
-  for (const name of Object.keys(workerDefaults) as (keyof typeof workerDefaults)[]) {
+  for (const name of countedOptions) {
     const value = resolved[name];
     const least = name === 'maxStalledCount' ? 0 : 1;
     if (!Number.isSafeInteger(value) || value < least)
@@ -337,36 +339,4 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
     this.#logger.debug({ err: err.message }, 'redis or queue error');
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
-}
-
-/** The receipts of a job; a job that has none cannot succeed on a retry, so it fails for good. */
-function receiptsOf(job: Job<ReceiptsJob>): Receipt[] {
-  const receipts: unknown = (job.data as Partial<ReceiptsJob> | undefined)?.receipts;
-  if (!Array.isArray(receipts) || !receipts.every(isReceipt))
-    throw new UnrecoverableError('a receipts job needs { receipts: [{ id, token, data, deliveredAt, … }] }');
-  return receipts;
-}
-
-function isReceipt(value: unknown): value is Receipt {
-  const r = value as Partial<Receipt> | null;
-  return typeof r === 'object' && r !== null && typeof r.id === 'string' && r.id !== '';
-}
-
-function eventOf(job: Job<SessionEventJob>): SessionEvent {
-  const e = job.data as Partial<SessionEvent> | undefined;
-  if (
-    !e ||
-    (e.type !== 'session.started' && e.type !== 'session.ended') ||
-    typeof e.token !== 'string' ||
-    typeof e.sid !== 'string'
-  )
-    throw new UnrecoverableError(
-      "a session-events job needs { type: 'session.started' | 'session.ended', token, sid, … }",
-    );
-  return e as SessionEvent;
-}
-
-/** A session event is one per type and session lifetime. */
-function eventIdOf(event: SessionEvent): string {
-  return `${event.type}-${event.sid}`;
 }

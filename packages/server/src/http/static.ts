@@ -3,26 +3,21 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { handlerDefaults } from '../defaults.js';
 
-/** Options of {@link registerStatic}. Every field is optional; defaults are in `staticDefaults`. */
+/** Options of {@link registerStatic}. Every field is optional; defaults are in `handlerDefaults`. */
 export interface StaticOptions {
-  /** Where the SDK's browser bundle is served (as Socket.IO serves `/socket.io/socket.io.js`). Default `/io-session/client.js`. */
+  /** Where the SDK's browser bundle is served (as Socket.IO serves `/socket.io/socket.io.js`). Default `handlerDefaults.clientPath`. */
   clientPath?: string;
   /** The built browser bundle. Default: `dist/io-session.browser.js` of the installed `@io-session/client`. */
   clientFile?: string;
-  /** Where the dashboard is mounted; its assets live under `<dashboardPath>/`. Default `/dashboard`. */
+  /** Where the dashboard is mounted; its assets live under `<dashboardPath>/`. Default `handlerDefaults.dashboardPath`. */
   dashboardPath?: string;
   /** The dashboard's built assets (a flat folder with `index.html`). Default: `dist/` of `@io-session/dashboard`. */
   dashboardDir?: string;
-  /** Serve the dashboard at all. Default true. */
+  /** Serve the dashboard at all. Default `handlerDefaults.dashboard`. */
   dashboard?: boolean;
 }
-
-export const staticDefaults = {
-  clientPath: '/io-session/client.js',
-  dashboardPath: '/dashboard',
-  dashboard: true,
-} as const;
 
 interface Asset {
   body: Buffer;
@@ -98,11 +93,11 @@ function notBuilt(reply: FastifyReply, what: string, path: string): FastifyReply
  * // <script src="/io-session/client.js"></script> → window.ioSession.connect(location.origin, { token })
  */
 export function registerStatic(app: FastifyInstance, options: StaticOptions = {}): void {
-  const clientPath = options.clientPath ?? staticDefaults.clientPath;
+  const clientPath = options.clientPath ?? handlerDefaults.clientPath;
   const clientDir = packageDir('@io-session/client');
   const clientFile = options.clientFile ?? (clientDir && join(clientDir, 'dist', 'io-session.browser.js'));
   const cache = new Map<string, Promise<Asset | undefined>>();
-  const load = (file: string, transform?: (body: Buffer) => Buffer): Promise<Asset | undefined> => {
+  const load: Loader = (file, transform) => {
     let found = cache.get(file);
     if (!found) {
       found = readFile(file).then(
@@ -127,8 +122,14 @@ export function registerStatic(app: FastifyInstance, options: StaticOptions = {}
     return send(req, reply, found);
   });
 
-  if (!(options.dashboard ?? staticDefaults.dashboard)) return;
-  const mount = (options.dashboardPath ?? staticDefaults.dashboardPath).replace(/\/+$/, '');
+  if (options.dashboard ?? handlerDefaults.dashboard) registerDashboard(app, options, load);
+}
+
+type Loader = (file: string, transform?: (body: Buffer) => Buffer) => Promise<Asset | undefined>;
+
+/** The dashboard: its page (with a strict CSP) and the files of its folder, nothing else. */
+function registerDashboard(app: FastifyInstance, options: StaticOptions, load: Loader): void {
+  const mount = (options.dashboardPath ?? handlerDefaults.dashboardPath).replace(/\/+$/, '');
   const dashboardPackage = packageDir('@io-session/dashboard');
   const root = options.dashboardDir ?? (dashboardPackage && join(dashboardPackage, 'dist'));
   // The page is served at `/dashboard` as well as `/dashboard/`: a <base> makes its relative URLs work at both.

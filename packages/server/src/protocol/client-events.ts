@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_TOKEN_LENGTH } from '../auth.js';
+import { MAX_MESSAGE_ID_LENGTH, MAX_TOKEN_LENGTH } from '../limits.js';
 import { ClientEventError } from './session-error.js';
 
 /**
@@ -7,7 +7,7 @@ import { ClientEventError } from './session-error.js';
  * newer ones objects; both are accepted. Nothing here trusts the client.
  */
 const token = z.string().min(1).max(MAX_TOKEN_LENGTH);
-const messageId = z.string().min(1).max(128);
+const messageId = z.string().min(1).max(MAX_MESSAGE_ID_LENGTH);
 
 export const clientDataSchema = z.object({ token, data: z.unknown() });
 export const deliveryByIdSchema = z.object({ id: messageId, token: token.optional() });

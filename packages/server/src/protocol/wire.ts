@@ -1,6 +1,9 @@
 import type { PendingMessage } from '@io-session/store';
 import type { SessionErrorPayload } from './session-error.js';
 
+/** The event every push travels as, server → client. */
+export const PUSH_EVENT = 'push_message';
+
 /** Protocol version 2 push: what v2 clients receive as `push_message`. */
 export interface PushEnvelope {
   id: string;

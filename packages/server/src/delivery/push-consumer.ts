@@ -1,11 +1,13 @@
 import type { Logger, PushResult } from '@io-session/store';
 import { QueueName, type PushJob, type PushJobMessage } from '@io-session/worker';
 import { UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import { handlerDefaults } from '../defaults.js';
+import { pushMessageSchema } from './push-input.js';
 
 export interface PushConsumerOptions {
   connection: ConnectionOptions;
   prefix: string;
-  /** Jobs processed at once by this node. Default 32. */
+  /** Jobs processed at once by this node. Default `handlerDefaults.pushConcurrency`. */
   concurrency?: number;
   logger: Logger;
   push: (messages: PushJobMessage[]) => Promise<PushResult[]>;
@@ -30,7 +32,7 @@ export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob>
       if (!Array.isArray(messages) || !messages.every(validMessage)) {
         // A malformed job stays malformed: fail it for good instead of retrying it.
         throw new UnrecoverableError(
-          'push job needs { token, data, id?, ttlMs? } (token: 1-256 characters) or { messages: [...] }',
+          'push job needs { token, data, id?, ttlMs? } (token: 1-256 characters, id: 1-128, ttlMs: 1 ms-30 days) or { messages: [...] }',
         );
       }
       // Ids make a retried job idempotent: derive them from the job id when the app gave none.
@@ -39,7 +41,11 @@ export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob>
       );
       return { stored: results.filter((r) => r.stored).length, total: messages.length };
     },
-    { connection: options.connection, prefix: options.prefix, concurrency: options.concurrency ?? 32 },
+    {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency ?? handlerDefaults.pushConcurrency,
+    },
   );
   worker.on('failed', (job, err) =>
     options.logger.warn({ jobId: job?.id, err: err.message }, 'push job failed'),
@@ -49,13 +55,5 @@ export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob>
 }
 
 function validMessage(m: unknown): m is PushJobMessage {
-  if (typeof m !== 'object' || m === null) return false;
-  const { token, id, ttlMs } = m as Record<string, unknown>;
-  return (
-    typeof token === 'string' &&
-    token.length > 0 &&
-    token.length <= 256 &&
-    (id === undefined || (typeof id === 'string' && id.length > 0 && id.length <= 128)) &&
-    (ttlMs === undefined || (typeof ttlMs === 'number' && Number.isInteger(ttlMs) && ttlMs > 0))
-  );
+  return pushMessageSchema.safeParse(m).success;
 }

@@ -1,30 +1,30 @@
-import { BackgroundLoop } from './background-loop.js';
+import { BackgroundLoop } from '../background-loop.js';
+import { storeDefaults } from '../defaults.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { SessionStore } from '../session-store.js';
+import type { EventItem } from '../sessions/sessions.js';
 import { ExpiryNotifications, type NotificationMode } from './expiry-notifications.js';
-import { silentLogger, type Logger } from './logger.js';
-import { reapDeadNodes } from './node-registry.js';
-import type { SessionStore } from './session-store.js';
-import type { EventItem } from './session-store.js';
+import { reapDeadNodes, type ReapedNode } from './reaper.js';
 
 export interface SweeperOptions {
   store: SessionStore;
   /** Grace given to sessions left without connections by a dead node. */
   graceMs: number;
-  /** How often every bucket is checked for due sessions and the cluster for dead nodes. Default 1000 ms. */
+  /** How often every bucket is checked for due sessions and the cluster for dead nodes. Default `storeDefaults.sweepIntervalMs`. */
   intervalMs?: number;
-  /** Keyspace notifications as a fast path. Default `'auto'`. */
+  /** Keyspace notifications as a fast path. Default `storeDefaults.notifications`. */
   notifications?: NotificationMode;
   logger?: Logger;
   /** Receives the `session.ended` events of the sessions this node ended (each session ends on one node). */
   onEnded: (events: EventItem[]) => void;
-  onReaped?: (reaped: { instance: string; connections: number }) => void;
+  onReaped?: (reaped: ReapedNode) => void;
   onError?: (error: unknown) => void;
 }
 
-export const sweeperDefaults = { intervalMs: 1000, notifications: 'auto' } as const;
-
 /**
  * Ends sessions whose grace ran out and reaps the connections of dead nodes. Runs on every node; the Lua
- * scripts make each end happen once. Keyspace notifications only make it sooner.
+ * scripts make each end happen once (expire-sessions.lua, claim-dead-node.lua). The due index is the truth;
+ * keyspace notifications only make an end come sooner.
  */
 export class Sweeper {
   readonly #loop: BackgroundLoop;
@@ -41,7 +41,7 @@ export class Sweeper {
     this.#loop = new BackgroundLoop(
       {
         name: 'sweeper',
-        intervalMs: options.intervalMs ?? sweeperDefaults.intervalMs,
+        intervalMs: options.intervalMs ?? storeDefaults.sweepIntervalMs,
         logger: this.#logger,
         ...(options.onError ? { onError: options.onError } : {}),
       },
@@ -49,7 +49,7 @@ export class Sweeper {
     );
     this.#notifications = new ExpiryNotifications({
       store: options.store,
-      mode: options.notifications ?? sweeperDefaults.notifications,
+      mode: options.notifications ?? storeDefaults.notifications,
       logger: this.#logger,
       onGraceExpired: (bucket) => this.#wake(bucket),
     });
@@ -74,10 +74,10 @@ export class Sweeper {
 
   async sweepBucket(bucket: number): Promise<void> {
     for (;;) {
-      const ended = await this.options.store.expireDue(bucket);
+      const ended = await this.options.store.sessions.expireDue(bucket, storeDefaults.expireBatch);
       if (ended.length === 0) return;
       this.options.onEnded(ended);
-      if (ended.length < 200) return;
+      if (ended.length < storeDefaults.expireBatch) return;
     }
   }
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import { silentLogger, type Logger } from './logger.js';
-import { allServers, isCluster, primaries } from './redis.js';
-import type { SessionStore } from './session-store.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { allServers, isCluster, primaries } from '../redis.js';
+import type { SessionStore } from '../session-store.js';
 
 /** `auto`: use them, enabling `Ex` with CONFIG SET when needed and allowed; `off`: sweeper only. */
 export type NotificationMode = 'auto' | 'off';

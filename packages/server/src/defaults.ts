@@ -1,0 +1,53 @@
+import { storeDefaults } from '@io-session/store';
+
+/**
+ * Every default of @io-session/server, documented once (the store's own live in `storeDefaults`). The handler
+ * merges options with these in one place (options.ts).
+ */
+export const handlerDefaults = {
+  /** Grace after a session's last connection drops before it ends (the seed's `timeout`), in ms. */
+  timeout: 5000,
+  /** Where Redis is when nothing is given. */
+  redis: 'redis://127.0.0.1:6379',
+  prefix: storeDefaults.prefix,
+  /** How long an unacknowledged push waits for its session, in ms. */
+  messageTtlMs: 3_600_000,
+  /** Largest client event or push accepted, in bytes of JSON. */
+  maxPayloadBytes: 65_536,
+  /** Client events a connection may send per second (bursts of twice that). */
+  rateLimitPerSec: 50,
+  /**
+   * Acknowledgements answer messages the server sent — a returning client may owe a whole backlog at once — so
+   * they have their own, larger budget: this many times the event rate.
+   */
+  ackRateFactor: 20,
+  /** Consume the BullMQ `push` queue on this node. */
+  consumePushQueue: true,
+  /** `push` jobs processed at once by a node. */
+  pushConcurrency: 32,
+  /** Install the sharded Redis adapter on `io` (required for a cluster). */
+  installAdapter: true,
+  /** Completed receipts / session-events jobs kept per queue for inspection (QUEUE_KEEP_COMPLETED). */
+  keepCompletedJobs: 0,
+  /** Most receipts one `receipts` job carries. */
+  receiptsPerJob: 500,
+  /** Most outbox items one relay round puts on the queues. */
+  relayRound: 5000,
+  /** Outbox entries older than this were left by a node that died before relaying them, in ms. */
+  outboxStaleMs: 15_000,
+  /** How often a node looks for such entries, in ms. */
+  outboxRecoveryMs: 5000,
+  /** Longest wait of one step of `close()` while Redis is away, in ms. */
+  closeStepMs: 5000,
+  /** Feed items (for the dashboard) written per relay round, and kept. */
+  feedPerRound: 20,
+  feedKeep: 200,
+  /** Entries BullMQ keeps in a queue's event stream (nothing here reads it). */
+  queueEventsMaxLen: 500,
+  /** Where the SDK's browser bundle is served (as Socket.IO serves `/socket.io/socket.io.js`). */
+  clientPath: '/io-session/client.js',
+  /** Where the dashboard is mounted; its assets live under `<dashboardPath>/`. */
+  dashboardPath: '/dashboard',
+  /** Serve the dashboard at all. */
+  dashboard: true,
+} as const;

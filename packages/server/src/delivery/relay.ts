@@ -1,0 +1,165 @@
+import { BackgroundLoop, type Logger, type OutboxItem, type SessionStore } from '@io-session/store';
+import {
+  relayJobOptions,
+  safeJobId,
+  type RelayQueues,
+  type ReceiptsJob,
+  type SessionEventJob,
+} from '@io-session/worker';
+import type { JobsOptions } from 'bullmq';
+import { handlerDefaults } from '../defaults.js';
+
+export interface OutboxRelayOptions {
+  store: SessionStore;
+  queues: RelayQueues;
+  /** This node instance: the owner of the outbox leases it takes. */
+  instance: string;
+  logger: Logger;
+  /** Completed jobs BullMQ keeps per queue, for inspection (the worker dedupes without them). */
+  keepCompleted: number;
+  onError?: (error: unknown) => void;
+  /** Called after items reached their queues (for metrics). */
+  onRelayed?: (items: OutboxItem[]) => void;
+}
+
+/**
+ * Moves outbox entries (written atomically by the Lua scripts beside the state change they describe) into the
+ * `receipts` and `session-events` queues, then deletes them: the transactional outbox pattern. A node relays
+ * what its own scripts appended at once, in batches; entries a dead node left behind are relayed by whichever
+ * node takes the bucket's lease (`recover`, every `outboxRecoveryMs`). BullMQ is at-least-once anyway:
+ * consumers dedupe.
+ */
+export class OutboxRelay {
+  #pending: OutboxItem[] = [];
+  #flushing: Promise<void> | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #closed = false;
+  readonly #jobOptions: JobsOptions;
+  readonly #recovery: BackgroundLoop;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    const keep = options.keepCompleted;
+    this.#jobOptions = { ...relayJobOptions, removeOnComplete: keep > 0 ? { count: keep } : true };
+    this.#recovery = new BackgroundLoop(
+      { name: 'outbox-recovery', intervalMs: handlerDefaults.outboxRecoveryMs, logger: options.logger },
+      () => this.recover().then(() => undefined),
+    );
+  }
+
+  /** How many items wait to be relayed by this node. */
+  get backlog(): number {
+    return this.#pending.length;
+  }
+
+  /** Starts looking for entries dead nodes left behind. */
+  start(): void {
+    this.#recovery.start();
+  }
+
+  enqueue(items: OutboxItem[]): void {
+    if (items.length === 0) return;
+    this.#pending.push(...items);
+    if (!this.#flushing && !this.#retryTimer) this.#flushing = this.#flushLoop();
+  }
+
+  /** Resolves once everything enqueued so far has reached its queue (or the relay gave up on closing). */
+  async drain(): Promise<void> {
+    while (this.#pending.length > 0 || this.#flushing) {
+      if (this.#retryTimer) {
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = undefined;
+        this.#flushing = this.#flushLoop();
+      }
+      await this.#flushing;
+      if (this.#closed && this.#pending.length > 0) return;
+    }
+  }
+
+  /** Relays stale entries of every bucket whose lease this node can take. */
+  async recover(): Promise<number> {
+    const { store, instance } = this.options;
+    const staleMs = handlerDefaults.outboxStaleMs;
+    let total = 0;
+    for (let b = 0; b < store.keys.bucketCount; b++) {
+      const stale = await store.outbox.readStale(b, staleMs);
+      if (stale.length === 0 || !(await store.outbox.leaseForRecovery(b, instance, staleMs))) continue;
+      this.options.logger.warn(
+        { bucket: b, entries: stale.length },
+        'relaying outbox entries a node left behind',
+      );
+      this.enqueue(stale);
+      total += stale.length;
+    }
+    await this.drain();
+    return total;
+  }
+
+  async close(): Promise<void> {
+    await this.#recovery.stop();
+    await this.drain();
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+  }
+
+  async #flushLoop(): Promise<void> {
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, handlerDefaults.relayRound);
+        try {
+          await this.#relay(batch);
+          this.#failures = 0;
+          this.options.onRelayed?.(batch);
+        } catch (error) {
+          this.#pending.unshift(...batch);
+          this.#retryLater(error, batch.length);
+          return;
+        }
+      }
+    } finally {
+      if (!this.#retryTimer) this.#flushing = undefined;
+    }
+  }
+
+  #retryLater(error: unknown, items: number): void {
+    this.#failures += 1;
+    this.options.onError?.(error);
+    this.options.logger.warn({ err: error, items }, 'outbox relay failed; retrying');
+    if (this.#closed) return;
+    const delay = Math.min(100 * 2 ** this.#failures, 5000);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#flushing = this.#flushLoop();
+    }, delay);
+  }
+
+  async #relay(items: OutboxItem[]): Promise<void> {
+    const events: { name: string; data: SessionEventJob; opts: JobsOptions }[] = [];
+    const receipts: ReceiptsJob['receipts'] = [];
+    for (const item of items) {
+      if (item.kind === 'event') {
+        const jobId = safeJobId(`${item.event.type}-${item.event.sid}`);
+        events.push({ name: item.event.type, data: item.event, opts: { ...this.#jobOptions, jobId } });
+      } else {
+        receipts.push(item.receipt);
+      }
+    }
+    const { queues, store } = this.options;
+    const adds: Promise<unknown>[] = [];
+    if (events.length > 0) adds.push(queues.events.addBulk(events));
+    for (let i = 0; i < receipts.length; i += handlerDefaults.receiptsPerJob) {
+      const chunk = receipts.slice(i, i + handlerDefaults.receiptsPerJob);
+      adds.push(queues.receipts.add('receipts', { receipts: chunk }, this.#jobOptions));
+    }
+    await Promise.all(adds);
+    await store.outbox.appendFeed(items.slice(-handlerDefaults.feedPerRound), handlerDefaults.feedKeep);
+    const byBucket = new Map<number, string[]>();
+    for (const item of items) {
+      if (!item.entryId) continue;
+      const ids = byBucket.get(item.bucket) ?? [];
+      ids.push(item.entryId);
+      byBucket.set(item.bucket, ids);
+    }
+    await Promise.all([...byBucket].map(([bucket, ids]) => store.outbox.delete(bucket, ids)));
+  }
+}

@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { messageIdSchema, pushMessageSchema } from '../delivery/push-input.js';
+import { payloadBytes } from '../protocol/client-events.js';
+import type { SessionHandler } from '../session-handler.js';
+import { ApiError } from './errors.js';
+import { parse } from './parse.js';
+
+const broadcastSchema = z.object({ data: z.unknown() });
+
+/** `/v1/push`, `/v1/broadcast` and `/v1/messages/:id`. */
+export function registerPushRoutes(
+  v1: FastifyInstance,
+  handler: SessionHandler,
+  maxPayloadBytes: number,
+): void {
+  const checkSize = (data: unknown): void => {
+    if (payloadBytes(data) > maxPayloadBytes)
+      throw new ApiError('payload_too_large', `data is larger than ${maxPayloadBytes} bytes`);
+  };
+
+  v1.post('/push', async (req, reply) => {
+    const body = parse(pushMessageSchema, req.body);
+    checkSize(body.data);
+    const result = await handler.push(body);
+    if (!result.stored) {
+      if (result.reason === 'id_conflict')
+        throw new ApiError('conflict', 'that id is used by a message to another token');
+      return reply
+        .code(404)
+        .send({ accepted: false, error: { code: 'not_found', message: 'no such session' } });
+    }
+    return reply.code(202).send({ id: result.id, accepted: true, duplicate: result.duplicate });
+  });
+
+  v1.post('/broadcast', async (req, reply) => {
+    const body = parse(broadcastSchema, req.body);
+    checkSize(body.data);
+    handler.broadcastMessage(body.data);
+    return reply.code(202).send({ accepted: true });
+  });
+
+  v1.get<{ Params: { id: string } }>('/messages/:id', async (req) => {
+    const info = await handler.store.messages.status(parse(messageIdSchema, req.params.id));
+    if (!info) throw new ApiError('not_found', 'no such message (or its status retention has passed)');
+    return info;
+  });
+}

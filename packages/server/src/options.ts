@@ -1,0 +1,83 @@
+import {
+  silentLogger,
+  storeDefaults,
+  type Logger,
+  type NotificationMode,
+  type RedisTarget,
+} from '@io-session/store';
+import { hostname } from 'node:os';
+import type { Authenticator } from './auth.js';
+import { handlerDefaults } from './defaults.js';
+
+/** Options of `from(io, options)`. Every field is optional; defaults are in `handlerDefaults` / `storeDefaults`. */
+export interface SessionHandlerOptions {
+  /** Grace after a session's last connection drops before it ends (the seed's `timeout`). Default `handlerDefaults.timeout`. */
+  timeout?: number;
+  /** Redis: a URL, `{ cluster: ['host:port', …] }`, or an ioredis Redis / Cluster (duplicated, never closed). Default `handlerDefaults.redis`. */
+  redis?: RedisTarget;
+  /** Prefix of every Redis key and BullMQ queue. Default `storeDefaults.prefix`. */
+  prefix?: string;
+  /** This node's id in the cluster. Default `<hostname>-<pid>`. */
+  nodeId?: string;
+  /** How long an unacknowledged push waits for its session. Default `handlerDefaults.messageTtlMs`. */
+  messageTtlMs?: number;
+  /** How long the status of a settled message stays queryable. Default `storeDefaults.statusRetentionMs`. */
+  statusRetentionMs?: number;
+  /** Largest client event or push accepted, in bytes of JSON. Default `handlerDefaults.maxPayloadBytes`. */
+  maxPayloadBytes?: number;
+  /** Client events a connection may send per second (bursts of twice that). Default `handlerDefaults.rateLimitPerSec`. */
+  rateLimitPerSec?: number;
+  /** How a handshake's token is checked: `{ mode: 'none' }` (default, the seed's plain token), `{ mode: 'jwt', secret }`, or a function. */
+  auth?: { mode: 'none' } | { mode: 'jwt'; secret: string } | Authenticator;
+  /** Heartbeat interval / time-to-live of this node. Defaults `storeDefaults.heartbeatMs` / `heartbeatTtlMs`. */
+  heartbeatMs?: number;
+  heartbeatTtlMs?: number;
+  /** How often the sweeper checks for ended graces and dead nodes. Default `storeDefaults.sweepIntervalMs`. */
+  sweepIntervalMs?: number;
+  /** Keyspace notifications as a fast path for grace ends. Default `storeDefaults.notifications`. */
+  keyspaceNotifications?: NotificationMode;
+  /** Hash-tagged buckets sessions are spread over; the same on every node. Default `storeDefaults.buckets`. */
+  buckets?: number;
+  /** Replicas that must have a push (Redis `WAIT`) before it counts as stored. Default `storeDefaults.replicaAcks` (see README: failover). */
+  replicaAcks?: number;
+  /** Completed receipts / session-events jobs kept per queue for inspection (QUEUE_KEEP_COMPLETED). Default `handlerDefaults.keepCompletedJobs`. */
+  keepCompletedJobs?: number;
+  /** Consume the BullMQ `push` queue on this node. Default `handlerDefaults.consumePushQueue`. */
+  consumePushQueue?: boolean;
+  /** Install the sharded Redis adapter on `io` (required for a cluster). Default `handlerDefaults.installAdapter`. */
+  installAdapter?: boolean;
+  /** Lifecycle at info, trouble at warn. Default: silent. */
+  logger?: Logger;
+}
+
+/** The options with every default filled in. */
+export type ResolvedOptions = Required<Omit<SessionHandlerOptions, 'auth'>> & {
+  auth: NonNullable<SessionHandlerOptions['auth']>;
+};
+
+/** The one place where handler options meet their defaults. */
+export function resolveOptions(options: SessionHandlerOptions): ResolvedOptions {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  return {
+    timeout: handlerDefaults.timeout,
+    redis: handlerDefaults.redis,
+    prefix: handlerDefaults.prefix,
+    nodeId: `${hostname()}-${process.pid}`,
+    messageTtlMs: handlerDefaults.messageTtlMs,
+    statusRetentionMs: storeDefaults.statusRetentionMs,
+    maxPayloadBytes: handlerDefaults.maxPayloadBytes,
+    rateLimitPerSec: handlerDefaults.rateLimitPerSec,
+    auth: { mode: 'none' },
+    heartbeatMs: storeDefaults.heartbeatMs,
+    heartbeatTtlMs: storeDefaults.heartbeatTtlMs,
+    sweepIntervalMs: storeDefaults.sweepIntervalMs,
+    keyspaceNotifications: storeDefaults.notifications,
+    buckets: storeDefaults.buckets,
+    replicaAcks: storeDefaults.replicaAcks,
+    keepCompletedJobs: handlerDefaults.keepCompletedJobs,
+    consumePushQueue: handlerDefaults.consumePushQueue,
+    installAdapter: handlerDefaults.installAdapter,
+    logger: silentLogger,
+    ...given,
+  };
+}

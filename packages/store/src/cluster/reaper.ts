@@ -1,0 +1,61 @@
+import { storeDefaults } from '../defaults.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { SessionStore } from '../session-store.js';
+
+export interface ReapedNode {
+  instance: string;
+  connections: number;
+  tokens: number;
+}
+
+/**
+ * A dead node is reaped once: a survivor claims it under a lease (claim-dead-node.lua), removes its connections
+ * from every session of its token index (reap-connections.lua, idempotent: a second reaper after a lapsed lease
+ * finds nothing left), starts the grace of the sessions left without connections, then forgets the node.
+ */
+export async function reapDeadNodes(input: {
+  store: SessionStore;
+  graceMs: number;
+  leaseMs?: number;
+  logger?: Logger;
+  /** Most dead nodes handled in one call. Default `storeDefaults.reapPerSweep`. */
+  max?: number;
+}): Promise<ReapedNode[]> {
+  const { store } = input;
+  const reaped: ReapedNode[] = [];
+  for (let i = 0; i < (input.max ?? storeDefaults.reapPerSweep); i++) {
+    const instance = await store.scripts.claimDeadNode(
+      { live: store.keys.liveNodes, reaping: store.keys.reapingNodes },
+      { leaseMs: input.leaseMs ?? storeDefaults.reapLeaseMs },
+    );
+    if (!instance) break;
+    const counts = await reapIndex(store, instance, input.graceMs);
+    await store.redis.zrem(store.keys.reapingNodes, instance);
+    await store.redis.hdel(store.keys.nodeInfo, instance);
+    (input.logger ?? silentLogger).info({ instance, ...counts }, 'reaped a dead node');
+    reaped.push({ instance, ...counts });
+  }
+  return reaped;
+}
+
+async function reapIndex(
+  store: SessionStore,
+  instance: string,
+  graceMs: number,
+): Promise<{ connections: number; tokens: number }> {
+  const setKey = store.keys.nodeTokens(instance);
+  let cursor = '0';
+  let connections = 0;
+  let tokens = 0;
+  do {
+    const [next, batch] = await store.redis.sscan(setKey, cursor, 'COUNT', storeDefaults.reapScanCount);
+    cursor = next;
+    const counts = await Promise.all(
+      batch.map((token) => store.sessions.reapConnections({ token, instance, graceMs })),
+    );
+    connections += counts.reduce((a, c) => a + c, 0);
+    tokens += batch.length;
+  } while (cursor !== '0');
+  await store.redis.del(setKey);
+  return { connections, tokens };
+}

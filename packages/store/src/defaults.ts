@@ -1,0 +1,41 @@
+/**
+ * Every default of @io-session/store, documented once. Options objects of the store's classes name these
+ * fields; the classes merge them here and nowhere else.
+ */
+export const storeDefaults = {
+  /** Prefix of every Redis key (and, hash-tagged, of the BullMQ queues). */
+  prefix: 'ios',
+  /** Hash-tagged buckets sessions are spread over; every node of a cluster must agree (checked at start). */
+  buckets: 64,
+  /** How long a delivered or expired message's status stays queryable, in ms. */
+  statusRetentionMs: 600_000,
+  /** Replicas that must have a push before it counts as stored (Redis `WAIT`); 0 = the primary alone. */
+  replicaAcks: 0,
+  /** Longest `WAIT` for `replicaAcks`, in ms. */
+  replicaTimeoutMs: 100,
+  /** How often a node says it is alive, in ms. */
+  heartbeatMs: 2000,
+  /** How long after its last heartbeat a node counts as dead and its connections are reaped, in ms. */
+  heartbeatTtlMs: 10_000,
+  /** How often every bucket is checked for ended graces and the cluster for dead nodes, in ms. */
+  sweepIntervalMs: 1000,
+  /** Keyspace notifications as a fast path for grace ends: `auto` (use them when Redis allows) or `off`. */
+  notifications: 'auto' as 'auto' | 'off',
+  /** Lease a reaper holds on a dead node while it reaps it; another reaper takes over after it, in ms. */
+  reapLeaseMs: 30_000,
+  /** Dead nodes one sweep reaps at most. */
+  reapPerSweep: 4,
+  /** Tokens of a dead node's index read per SSCAN while reaping. */
+  reapScanCount: 200,
+  /** Sessions one expire-sessions call ends at most (a sweep calls again while a call is full). */
+  expireBatch: 200,
+  /** Sessions per page of `getSessions`: default and largest. */
+  pageSize: 100,
+  maxPageSize: 1000,
+  /** Pending messages a legacy receipt (acknowledgement by data) looks through at most. */
+  ackByDataScan: 1000,
+  /** Outbox entries read per stale-outbox scan of a bucket. */
+  staleOutboxBatch: 500,
+} as const;
+
+export type StoreDefaults = typeof storeDefaults;

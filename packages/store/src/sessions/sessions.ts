@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import type { StoreContext } from '../context.js';
+import { storeDefaults } from '../defaults.js';
+import { parseJson } from '../json.js';
+import type { ExpiredReply } from '../scripts/scripts.js';
+import type { OutboxItem, PendingMessage, Protocol, SessionEvent } from '../types.js';
+
+export interface ConnectInput {
+  token: string;
+  socketId: string;
+  instance: string;
+  protocol: Protocol;
+}
+
+export type EventItem = Extract<OutboxItem, { kind: 'event' }> & {
+  /** For sessions ended by the sweeper: the grace deadline, to measure how late the end came. */
+  deadline?: number;
+};
+
+export interface ConnectResult {
+  /** The session lifetime this connection joined or started. */
+  sid: string;
+  started: boolean;
+  /**
+   * Outbox entries this call appended, in order: `session.ended` of a previous lifetime whose grace had run
+   * out unswept, then `session.started` when this call started the session.
+   */
+  events: EventItem[];
+  data: unknown;
+  /** Messages still waiting for an acknowledgement, oldest first: send them to the new connection. */
+  pending: PendingMessage[];
+  /** The socket had already been registered (a retried call). */
+  duplicate: boolean;
+}
+
+function eventItem(bucket: number, entryId: string, event: SessionEvent, deadline?: number): EventItem {
+  return { kind: 'event', bucket, entryId, event, ...(deadline !== undefined ? { deadline } : {}) };
+}
+
+/**
+ * The lifecycle of sessions: connections come and go (connect, disconnect, reap), a session ends by logout or
+ * when its grace runs out (expire), and carries the client's data. Every change is one Lua script; the scripts
+ * that end a session share lua/includes/end-session.lua, which is where a session ends, once.
+ */
+export class Sessions {
+  constructor(private readonly ctx: StoreContext) {}
+
+  static newSessionId(): string {
+    return randomBytes(12).toString('base64url');
+  }
+
+  async connect(input: ConnectInput): Promise<ConnectResult> {
+    const k = this.ctx.keys.session(input.token);
+    const reply = await this.ctx.scripts.connect(k, {
+      token: input.token,
+      socketId: input.socketId,
+      value: `${input.instance}|${input.protocol}`,
+      sid: Sessions.newSessionId(),
+      messagePrefix: k.messagePrefix,
+      retentionMs: this.ctx.statusRetentionMs,
+    });
+    const at = Date.now();
+    const events: EventItem[] = [];
+    if (reply.endedEntry) {
+      events.push(
+        eventItem(k.bucket, reply.endedEntry, {
+          type: 'session.ended',
+          token: input.token,
+          sid: reply.endedSid,
+          id: reply.endedSocketId,
+          status: 0,
+          at,
+          reason: 'grace',
+        }),
+      );
+    }
+    if (reply.startedEntry) {
+      events.push(
+        eventItem(k.bucket, reply.startedEntry, {
+          type: 'session.started',
+          token: input.token,
+          sid: reply.sid,
+          id: input.socketId,
+          status: 1,
+          at,
+        }),
+      );
+    }
+    return {
+      sid: reply.sid,
+      started: reply.code === 1 || reply.code === 2,
+      events,
+      data: parseJson(reply.data),
+      pending: reply.pending.map((p) => ({ id: p.id, data: parseJson(p.data), ts: p.ts })),
+      duplicate: reply.code === 3,
+    };
+  }
+
+  /** @returns `'grace'` when this was the session's last connection, `'remaining'`, or `'unknown'`. */
+  async disconnect(input: {
+    token: string;
+    socketId: string;
+    graceMs: number;
+  }): Promise<'grace' | 'remaining' | 'unknown'> {
+    const code = await this.ctx.scripts.disconnect(this.ctx.keys.session(input.token), input);
+    return code === 1 ? 'grace' : code === 0 ? 'remaining' : 'unknown';
+  }
+
+  /** Removes every connection a dead node instance held in one session. @returns how many. */
+  reapConnections(input: { token: string; instance: string; graceMs: number }): Promise<number> {
+    return this.ctx.scripts.reapConnections(this.ctx.keys.session(input.token), input);
+  }
+
+  /** Ends the due sessions of one bucket. Returns the `session.ended` events of the sessions this call ended. */
+  async expireDue(bucket: number, limit: number = storeDefaults.expireBatch): Promise<EventItem[]> {
+    const b = this.ctx.keys.bucket(bucket);
+    const ended = await this.ctx.scripts.expireSessions(b, {
+      tag: b.tag,
+      limit,
+      retentionMs: this.ctx.statusRetentionMs,
+    });
+    const at = Date.now();
+    return ended.map((e: ExpiredReply) =>
+      eventItem(
+        bucket,
+        e.entry,
+        {
+          type: 'session.ended',
+          token: e.token,
+          sid: e.sid,
+          id: e.lastSocketId,
+          status: 0,
+          at,
+          reason: 'grace',
+        },
+        e.deadline,
+      ),
+    );
+  }
+
+  /** Stores data on a live session. @returns false when there is no such session. */
+  async setData(token: string, data: unknown): Promise<boolean> {
+    const k = this.ctx.keys.session(token);
+    return (await this.ctx.scripts.setData(k, { data: JSON.stringify(data ?? null) })) === 1;
+  }
+
+  /** Ends a session now. @returns its `session.ended` event, or null when there was no session. */
+  async logout(token: string): Promise<EventItem | null> {
+    const k = this.ctx.keys.session(token);
+    const ended = await this.ctx.scripts.logout(k, {
+      token,
+      messagePrefix: k.messagePrefix,
+      retentionMs: this.ctx.statusRetentionMs,
+    });
+    if (!ended) return null;
+    return eventItem(k.bucket, ended.entry, {
+      type: 'session.ended',
+      token,
+      sid: ended.sid,
+      id: ended.lastSocketId,
+      status: 0,
+      at: Date.now(),
+      reason: 'logout',
+    });
+  }
+}
