@@ -22,12 +22,5 @@ export { PushRouter, ROUTER_NAMESPACE, type RoutedCommand } from './push-router.
 /** Seed compatibility: `require('io-session-handler').from(io)` becomes `import handler from '@io-session/server'; handler.from(io)`. */
 const seedCompatible = { from, SessionHandler };
 export default seedCompatible;
-export {
-  startPrivateRedis,
-  startLocalRedisCluster,
-  freePort,
-  redisAnswers,
-  type LocalRedis,
-} from './cli/local-redis.js';
 export { registerApi, type ApiOptions } from './http/api.js';
 export { registerStatic, staticDefaults, type StaticOptions } from './http/static.js';
