@@ -784,6 +784,10 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     if (items.length === 0) return;
     this.#relay.enqueue(items);
     for (const { event } of items) {
+      this.#logger.info(
+        { token: event.token, sid: event.sid, reason: event.reason },
+        event.type === 'session.started' ? 'session started' : 'session ended',
+      );
       this.metrics.sessionEvents.inc({ type: event.type, reason: event.reason ?? '' });
       this.emit('connection', { id: event.id, token: event.token, status: event.status });
       this.emit('session', event);
