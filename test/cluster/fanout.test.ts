@@ -1,16 +1,15 @@
 import { createServer } from 'node:http';
+import { freePort } from '@io-session/devtools';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Emitter } from '@socket.io/redis-emitter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
-import { startLocalRedisCluster } from '@io-session/server';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deferCleanup } from '../helpers/cleanup.js';
 import { connectClient, Recorder } from '../helpers/clients.js';
 import { startInProcessNode, type InProcessNode } from '../helpers/in-process-node.js';
-import { freePort } from '../helpers/ports.js';
 import { uniquePrefix } from '../helpers/prefix.js';
-import { startRedis } from '../helpers/redis-server.js';
+import { startCluster, startRedis } from '../helpers/redis-server.js';
 
 /**
  * Fan-out: how many Redis pub/sub deliveries one push to one token costs, with 1, 2, 4 and 8 nodes.
@@ -115,8 +114,7 @@ describe('push fan-out', () => {
   });
 
   it('stays flat on a Redis Cluster too (sharded channels live on one shard each)', async () => {
-    const cluster = await startLocalRedisCluster();
-    deferCleanup(() => cluster.stop());
+    const cluster = await startCluster();
     for (const n of NODE_COUNTS) {
       figures['io-session (sharded), Redis Cluster']![n] = await ioSessionDeliveriesPerPush(n, {
         cluster: cluster.seeds,

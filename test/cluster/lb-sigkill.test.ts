@@ -3,12 +3,12 @@
  * its clients come back through HAProxy to the surviving nodes by themselves, the pushes made before, during
  * and after the crash all arrive, and every session survives with the same sid (no `session.ended`).
  */
+import { freePort } from '@io-session/devtools';
 import { describe, expect, it } from 'vitest';
 import { connectClient } from '../helpers/clients.js';
 import { messageStatus, pushViaApi, type PushAccepted } from '../helpers/delivery.js';
 import { BalancedClient, haproxyRequired, startHaproxy } from '../helpers/haproxy.js';
 import { startNode } from '../helpers/node-process.js';
-import { freePort } from '../helpers/ports.js';
 import { uniquePrefix } from '../helpers/prefix.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { SessionEventsQueue } from '../helpers/session-events.js';

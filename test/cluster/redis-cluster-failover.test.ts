@@ -1,10 +1,9 @@
-import { startLocalRedisCluster, type LocalRedis } from '@io-session/server';
-import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deferCleanup } from '../helpers/cleanup.js';
 import { startNode, TEST_API_KEY, type NodeProcess } from '../helpers/node-process.js';
 import { uniquePrefix } from '../helpers/prefix.js';
+import { startCluster } from '../helpers/redis-server.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**
@@ -20,24 +19,9 @@ afterAll(() => {
   console.table(report);
 });
 
-async function primaryPorts(seed: string): Promise<number[]> {
-  const [host, port] = seed.split(':');
-  const client = new Redis(Number(port), host ?? '127.0.0.1', { maxRetriesPerRequest: 1 });
-  try {
-    const nodes = String(await client.cluster('NODES'));
-    return nodes
-      .split('\n')
-      .filter((line) => line.includes('master') && !line.includes('fail'))
-      .map((line) => Number(line.split(' ')[1]?.split('@')[0]?.split(':')[1]));
-  } finally {
-    client.disconnect();
-  }
-}
-
 describe('Redis Cluster failover', () => {
   it('loses no accepted push when a primary dies under load, and reports the stall', async () => {
-    const cluster: LocalRedis = await startLocalRedisCluster();
-    deferCleanup(() => cluster.stop());
+    const cluster = await startCluster();
     const prefix = uniquePrefix('failover');
     const env = {
       REDIS_CLUSTER: cluster.seeds.join(','),
@@ -95,11 +79,11 @@ describe('Redis Cluster failover', () => {
     })();
 
     await waitUntil(() => accepted.length >= 300, { timeout: 30_000, message: '300 pushes before the kill' });
-    const primaries = await primaryPorts(cluster.seeds[0]!);
-    const victim = cluster.processes.find((p) => p.spawnargs.includes(String(primaries[0])));
+    const primaries = await cluster.primaryPorts();
+    const victim = cluster.servers.get(primaries[0]!);
     expect(victim).toBeDefined();
     killedAt = Date.now();
-    victim!.kill('SIGKILL');
+    await victim!.kill();
     const acceptedAtKill = accepted.length;
     await waitUntil(() => accepted.length >= acceptedAtKill + 300, {
       timeout: 60_000,

@@ -7,11 +7,11 @@
  */
 import { randomInt } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
+import { freePort } from '@io-session/devtools';
 import { describe, expect, it } from 'vitest';
 import { messageStatus, pushViaApi, startReceiptSink, type PushAccepted } from '../helpers/delivery.js';
 import { BalancedClient, haproxyRequired, startHaproxy } from '../helpers/haproxy.js';
 import { startNode, type NodeProcess } from '../helpers/node-process.js';
-import { freePort } from '../helpers/ports.js';
 import { uniquePrefix } from '../helpers/prefix.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { SessionEventsQueue } from '../helpers/session-events.js';

@@ -1,23 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
+import { isRunning, killHard, ProcessGroup } from '@io-session/devtools';
 import { deferCleanup, onProcessExit } from './cleanup.js';
 
-/** Resolves with the exit code (null when a signal ended it) once the child has exited; at once if it has. */
-export function exitOf(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
-
-export function isRunning(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-/** SIGKILLs a child and waits for it to be gone. */
-export async function killHard(child: ChildProcess): Promise<void> {
-  if (!isRunning(child)) return;
-  const exited = exitOf(child);
-  child.kill('SIGKILL');
-  await exited;
-}
+export { exitOf, isRunning, killHard, OutputBuffer } from '@io-session/devtools';
 
 /**
  * Makes sure `child` dies with the test file: SIGKILL in the file's cleanup, and synchronously when the worker
@@ -34,15 +19,16 @@ export function trackChild(child: ChildProcess): () => void {
   };
 }
 
-/** Keeps the last `limit` characters a stream wrote (for debugging output of a failed test). */
-export class OutputBuffer {
-  #text = '';
-  constructor(private readonly limit = 200_000) {}
-  append(chunk: Buffer | string): void {
-    this.#text += chunk.toString();
-    if (this.#text.length > this.limit) this.#text = this.#text.slice(-this.limit);
-  }
-  toString(): string {
-    return this.#text;
-  }
+/**
+ * A devtools `ProcessGroup` whose processes die with the test (or the `beforeAll` that made it): SIGKILLed in
+ * its cleanup, and synchronously when the worker process exits or is signalled.
+ */
+export function testProcessGroup(): ProcessGroup {
+  const group = new ProcessGroup();
+  const undoExit = onProcessExit(() => group.killAllNow());
+  deferCleanup(async () => {
+    await group.stopAll(0, 'SIGKILL');
+    undoExit();
+  });
+  return group;
 }

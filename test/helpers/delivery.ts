@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@io-session/devtools';
 import type { Receipt, SessionEvent } from '@io-session/store';
 import type { PushJob } from '@io-session/worker';
 import { Queue, Worker } from 'bullmq';
@@ -16,7 +17,6 @@ import { deferCleanup } from './cleanup.js';
 import { api, Recorder, type ApiResponse } from './clients.js';
 import { spawnCli, TEST_API_KEY } from './node-process.js';
 import { sessionWhere } from './sessions-api.js';
-import { freePort } from './ports.js';
 import { connectRedis, primariesOf } from './redis-client.js';
 import { withTimeout } from './wait.js';
 

@@ -1,4 +1,4 @@
-import { startLocalRedisCluster } from '@io-session/server';
+import { startRedisCluster } from '@io-session/devtools';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
@@ -23,15 +23,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('redisClusterSeeds', given);
     return async () => undefined;
   }
-  const cluster = await startLocalRedisCluster({ primaries: 3, replicasPerPrimary: 1 });
-  // the redis-servers must not outlive the run, even when vitest exits without its teardown
-  const killAll = (): void => {
-    for (const child of cluster.processes) if (child.exitCode === null) child.kill('SIGKILL');
-  };
-  process.once('exit', killAll);
+  // its redis-servers are SIGKILLed when vitest exits, even without this teardown (devtools' ProcessGroup)
+  const cluster = await startRedisCluster({ primaries: 3, replicasPerPrimary: 1 });
   project.provide('redisClusterSeeds', cluster.seeds);
-  return async () => {
-    process.off('exit', killAll);
-    await cluster.stop();
-  };
+  return () => cluster.stop();
 }

@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@io-session/devtools';
 import { io, type Socket } from 'socket.io-client';
 import { exitOf, isRunning, killHard, OutputBuffer, trackChild } from './child.js';
 import { deferCleanup } from './cleanup.js';
-import { freePort } from './ports.js';
 import { waitUntil, withTimeout } from './wait.js';
 
 /** The load balancer configuration that docker-compose.yml mounts: the tests run this same file. */

@@ -1,10 +1,10 @@
 import { createServer } from 'node:http';
+import { freePort } from '@io-session/devtools';
 import { from, type SessionHandler, type SessionHandlerOptions } from '@io-session/server';
 import type { RedisTarget } from '@io-session/store';
 import { Server } from 'socket.io';
 import { deferCleanup } from './cleanup.js';
 import { Recorder } from './clients.js';
-import { freePort } from './ports.js';
 import { redisTarget } from './redis-client.js';
 
 /** What a `connectionListener` reports. */

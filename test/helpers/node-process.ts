@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@io-session/devtools';
 import { exitOf, isRunning, killHard, OutputBuffer, trackChild } from './child.js';
-import { freePort } from './ports.js';
 import { withRedisCluster } from './redis-client.js';
 import { waitUntil } from './wait.js';
 

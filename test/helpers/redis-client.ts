@@ -1,3 +1,4 @@
+import { parseSeeds } from '@io-session/store';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { inject } from 'vitest';
 import { deferCleanup } from './cleanup.js';
@@ -62,17 +63,11 @@ export function withRedisCluster(env: Record<string, string>): Record<string, st
 export function connectRedis(url: string, options: RedisOptions): Redis | Cluster {
   if (!isSharedCluster(url)) return new Redis(url, options);
   const { lazyConnect, enableAutoPipelining, ...perNode } = options;
-  return new Cluster(
-    SHARED_REDIS_CLUSTER.map((seed) => {
-      const colon = seed.lastIndexOf(':');
-      return { host: seed.slice(0, colon) || '127.0.0.1', port: Number(seed.slice(colon + 1)) };
-    }),
-    {
-      redisOptions: perNode,
-      ...(lazyConnect !== undefined ? { lazyConnect } : {}),
-      ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
-    },
-  );
+  return new Cluster(parseSeeds([...SHARED_REDIS_CLUSTER]), {
+    redisOptions: perNode,
+    ...(lazyConnect !== undefined ? { lazyConnect } : {}),
+    ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
+  });
 }
 
 /**

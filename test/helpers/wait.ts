@@ -1,4 +1,6 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { pollUntil, type Truthy } from '@io-session/devtools';
+
+export type { Truthy };
 
 export interface WaitOptions {
   /** Give up after this many ms. Default 10000. */
@@ -9,34 +11,17 @@ export interface WaitOptions {
   message?: string;
 }
 
-/** `T` without its falsy members: what `waitUntil` resolves with. */
-export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
-
 /**
- * Polls an external observable (an HTTP answer, a Redis key) until `fn` returns a truthy value, and returns it.
- * For conditions that have no event to wait for; never use it as a sleep.
+ * Polls an external observable (an HTTP answer, a Redis key) until `fn` returns a truthy value, and returns it;
+ * a check that throws counts as "not yet". For conditions that have no event to wait for; never use it as a sleep.
  */
-export async function waitUntil<T>(fn: () => T | Promise<T>, options: WaitOptions = {}): Promise<Truthy<T>> {
-  const timeout = options.timeout ?? 10_000;
-  const interval = options.interval ?? 50;
-  const deadline = Date.now() + timeout;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value) return value as Truthy<T>;
-      last = value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() >= deadline) {
-      const detail = last instanceof Error ? last.message : JSON.stringify(last);
-      throw new Error(
-        `waitUntil timed out after ${timeout} ms: ${options.message ?? fn.toString()} (last: ${detail})`,
-      );
-    }
-    await delay(interval);
-  }
+export function waitUntil<T>(fn: () => T | Promise<T>, options: WaitOptions = {}): Promise<Truthy<T>> {
+  return pollUntil(fn, {
+    timeoutMs: options.timeout ?? 10_000,
+    intervalMs: options.interval ?? 50,
+    message: options.message ?? fn.toString(),
+    retryErrors: true,
+  });
 }
 
 /** Rejects with a clear message when `promise` has not settled within `ms`. */

@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { freePort } from '@io-session/devtools';
 import { deferCleanup } from './cleanup.js';
 import { Recorder } from './clients.js';
-import { freePort } from './ports.js';
 
 /** One request the webhook received, recorded when its body has arrived (before it is answered). */
 export interface WebhookRequest {

@@ -1,11 +1,11 @@
 import { connect, type ClientError, type ConnectOptions, type SessionClient } from '@io-session/client';
+import { freePort } from '@io-session/devtools';
 import { signToken, type SessionHandlerOptions } from '@io-session/server';
 import { describe, expect, it } from 'vitest';
 import { startWebNode } from '../browser/fixtures/web-node.js';
 import { Recorder } from '../helpers/clients.js';
 import { deferCleanup } from '../helpers/cleanup.js';
 import { startInProcessNode, type InProcessNode } from '../helpers/in-process-node.js';
-import { freePort } from '../helpers/ports.js';
 import { uniquePrefix } from '../helpers/prefix.js';
 import { dropPrefixAfterwards, SHARED_REDIS_URL } from '../helpers/redis-client.js';
 import { waitUntil } from '../helpers/wait.js';

@@ -1,10 +1,10 @@
 import { createServer } from 'node:http';
+import { freePort } from '@io-session/devtools';
 import { from } from '@io-session/server';
 import { Server } from 'socket.io';
 import { describe, expect, it } from 'vitest';
 import { deferCleanup } from '../helpers/cleanup.js';
 import { connectClient, nextEvent } from '../helpers/clients.js';
-import { freePort } from '../helpers/ports.js';
 import { uniquePrefix } from '../helpers/prefix.js';
 import { dropPrefixAfterwards, redisTarget } from '../helpers/redis-client.js';
 import { waitUntil } from '../helpers/wait.js';

@@ -1,4 +1,3 @@
-import { startLocalRedisCluster } from '@io-session/server';
 import { openRedis, type Receipt } from '@io-session/store';
 import {
   createWorker,
@@ -15,14 +14,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { deferCleanup } from '../helpers/cleanup.js';
 import { Recorder } from '../helpers/clients.js';
 import { uniquePrefix } from '../helpers/prefix.js';
+import { startCluster } from '../helpers/redis-server.js';
 
 describe('the worker and PushQueue on Redis Cluster', () => {
   let seeds: string[] = [];
   let cluster: Cluster;
 
   beforeAll(async () => {
-    const local = await startLocalRedisCluster({ primaries: 3, replicasPerPrimary: 0 });
-    deferCleanup(() => local.stop());
+    const local = await startCluster({ primaries: 3, replicasPerPrimary: 0 });
     seeds = local.seeds;
     cluster = openRedis({ cluster: seeds }) as Cluster;
     cluster.on('error', () => undefined);

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ForeignCpu } from './harness/cpu.js';
-import { ProcessGroup, stopOnExit } from './harness/processes.js';
+import { ProcessGroup, stopOnExit } from '@io-session/devtools';
 import { Progress } from './harness/progress.js';
 import { startPrivateCluster } from './harness/redis-cluster.js';
 import { flushAll, startPrivateRedis, type PrivateRedis } from './harness/redis-server.js';

@@ -18,13 +18,6 @@ export type { PushEnvelope, ServerToClientEvents, ClientToServerEvents } from '.
 export type { RoutedCommand } from './delivery/router.js';
 export { registerApi, type ApiOptions } from './http/api.js';
 export { registerStatic, type StaticOptions } from './http/static.js';
-export {
-  startPrivateRedis,
-  startLocalRedisCluster,
-  freePort,
-  redisAnswers,
-  type LocalRedis,
-} from './cli/local-redis.js';
 
 /** Seed compatibility: `require('io-session-handler').from(io)` becomes `import handler from '@io-session/server'; handler.from(io)`. */
 const seedCompatible = { from, SessionHandler };

@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
-import { exitWithParent } from '../harness/processes.js';
+import { exitWithParent } from '@io-session/devtools/child';
 import type { TargetEvent } from './messages.js';
 import { reportDelivered } from './report-delivered.js';
 

@@ -6,8 +6,8 @@
  */
 import { Worker } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
-import { exitWithParent } from '../harness/processes.js';
-import { parseSeeds } from '../harness/redis-cluster.js';
+import { exitWithParent } from '@io-session/devtools/child';
+import { parseSeeds } from '@io-session/store';
 import type { TargetEvent } from './messages.js';
 import { reportDelivered } from './report-delivered.js';
 

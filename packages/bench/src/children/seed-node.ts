@@ -8,7 +8,7 @@
 import { createServer } from 'node:http';
 import seed from 'io-session-handler';
 import { Server } from 'socket.io';
-import { exitWithParent } from '../harness/processes.js';
+import { exitWithParent } from '@io-session/devtools/child';
 import { runLoad } from '../load/pacer.js';
 import type { TargetCommand, TargetEvent } from './messages.js';
 

@@ -4,7 +4,7 @@
  * of pushes of the current phase (receive time minus the send time carried in the data).
  */
 import { io, type Socket } from 'socket.io-client';
-import { exitWithParent } from '../harness/processes.js';
+import { exitWithParent } from '@io-session/devtools/child';
 import { nowMs, type PushData } from '../load/pacer.js';
 import type { ClientMode, SwarmClient, SwarmCommand, SwarmEvent } from './messages.js';
 

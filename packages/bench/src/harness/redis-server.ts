@@ -1,13 +1,11 @@
+import { startRedisServer, type ProcessGroup } from '@io-session/devtools';
+import { parseSeeds } from '@io-session/store';
 import { Cluster, Redis } from 'ioredis';
-import { freePort, pollUntil } from './ports.js';
-import type { Child, ProcessGroup } from './processes.js';
-import { parseSeeds } from './redis-cluster.js';
 
 export interface PrivateRedis {
   readonly port: number;
   readonly url: string;
   readonly version: string;
-  readonly child: Child;
   /** A client for the bench's own INFO / FLUSHALL calls (named `bench-info`); the first primary of a cluster. */
   readonly admin: Redis;
   /** Every primary (one for a single Redis): Redis-side figures are summed over these. */
@@ -15,6 +13,24 @@ export interface PrivateRedis {
   /** `host:port` seeds when this is a Redis Cluster, else null. */
   readonly cluster: string[] | null;
   stop(): Promise<void>;
+}
+
+/** Arguments of every redis-server of the bench beside the memory-only ones: `noeviction`, as BullMQ needs. */
+export const BENCH_REDIS_ARGS = ['--maxmemory-policy', 'noeviction'];
+
+/** The bench's own client for INFO / FLUSHALL / MONITOR bookkeeping on one server. */
+export function adminClient(port: number): Redis {
+  const client = new Redis(port, '127.0.0.1', {
+    connectionName: 'bench-info',
+    lazyConnect: true,
+    maxRetriesPerRequest: 3,
+  });
+  client.on('error', () => undefined);
+  return client;
+}
+
+export async function redisVersion(admin: Redis): Promise<string> {
+  return /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? 'unknown';
 }
 
 /** Empties every primary (replicas follow). */
@@ -29,54 +45,20 @@ export function benchConnection(redis: PrivateRedis, name: string): Redis | Clus
   return new Cluster(parseSeeds(redis.cluster), { redisOptions: options });
 }
 
-/**
- * Starts a private, memory-only redis-server on a free port (no RDB, no AOF, `noeviction` as BullMQ needs),
- * owned by `group` so that it is stopped with everything else.
- */
+/** A private, memory-only redis-server on a free port, owned by `group` (stopped with everything else). */
 export async function startPrivateRedis(group: ProcessGroup): Promise<PrivateRedis> {
-  const port = await freePort();
-  const child = group.spawn('redis-server', 'redis-server', [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--maxmemory-policy',
-    'noeviction',
-    '--protected-mode',
-    'yes',
-  ]);
-  const url = `redis://127.0.0.1:${port}`;
-  const admin = new Redis(url, { connectionName: 'bench-info', lazyConnect: true, maxRetriesPerRequest: 3 });
-  admin.on('error', () => undefined);
-  await pollUntil(
-    async () => {
-      if (child.proc.exitCode !== null) throw new Error(`redis-server exited: ${child.output()}`);
-      try {
-        if (admin.status === 'wait') await admin.connect();
-        return (await admin.ping()) === 'PONG';
-      } catch {
-        return false;
-      }
-    },
-    { timeoutMs: 10_000, message: `redis-server on port ${port} to answer PING` },
-  );
-  const info = await admin.info('server');
-  const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
+  const server = await startRedisServer({ group, extraArgs: BENCH_REDIS_ARGS });
+  const admin = adminClient(server.port);
   return {
-    port,
-    url,
-    version,
-    child,
+    port: server.port,
+    url: server.url,
+    version: await redisVersion(admin),
     admin,
-    primaries: [{ port, admin }],
+    primaries: [{ port: server.port, admin }],
     cluster: null,
     stop: async () => {
       admin.disconnect();
-      await group.stop(child, 'SIGTERM', 3000);
+      await server.stop();
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { ClientMode, SwarmClient, SwarmCommand, SwarmEvent } from '../children/messages.js';
 import { childScript } from '../systems/target-child.js';
-import type { Child, ProcessGroup } from './processes.js';
+import type { Child, ProcessGroup } from '@io-session/devtools';
 
 export interface ConnectOutcome {
   ok: number;

@@ -1,5 +1,5 @@
 import { growthPer, memoryByPattern } from '../harness/memory-breakdown.js';
-import { pollUntil, sleep } from '../harness/ports.js';
+import { pollUntil, sleep } from '@io-session/devtools';
 import { totalRss } from '../harness/proc.js';
 import { takeSnapshot } from '../harness/redis-info.js';
 import { systemLabels, type LevelResult, type SystemName, type SystemResult } from '../report/results.js';

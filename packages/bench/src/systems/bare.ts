@@ -1,7 +1,6 @@
+import { freePort, type ProcessGroup } from '@io-session/devtools';
 import { Emitter } from '@socket.io/redis-emitter';
 import { Redis } from 'ioredis';
-import { freePort } from '../harness/ports.js';
-import type { ProcessGroup } from '../harness/processes.js';
 import { runLoad, type LoadHooks, type LoadSpec } from '../load/pacer.js';
 import type { SessionSystem } from './system.js';
 import { TargetChild } from './target-child.js';

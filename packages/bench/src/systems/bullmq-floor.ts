@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
-import type { ProcessGroup } from '../harness/processes.js';
+import type { ProcessGroup } from '@io-session/devtools';
 import { benchConnection, type PrivateRedis } from '../harness/redis-server.js';
 import { runLoad, type LoadHooks, type LoadSpec } from '../load/pacer.js';
 import { TargetChild } from './target-child.js';

@@ -1,5 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, pollUntil, sleep, type Child, type ProcessGroup } from '@io-session/devtools';
+import { parseSeeds } from '@io-session/store';
 import {
   QueueName,
   queuePrefix,
@@ -10,9 +13,6 @@ import {
 import { Queue, Worker } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import type { ClientMode } from '../children/messages.js';
-import { freePort, pollUntil, sleep } from '../harness/ports.js';
-import type { Child, ProcessGroup } from '../harness/processes.js';
-import { parseSeeds } from '../harness/redis-cluster.js';
 import { runLoad, type LoadHooks, type LoadSpec } from '../load/pacer.js';
 import { tokenGroup, type SessionSystem } from './system.js';
 
@@ -30,10 +30,12 @@ export interface ProjectOptions {
   cpuProfDir?: string;
 }
 
-/** `packages/server/dist/cli.js`, or IO_SESSION_CLI. */
+/** The `io-session` CLI of the installed @io-session/server (its package.json `bin`), or IO_SESSION_CLI. */
 export function projectCli(): string {
-  const cli =
-    process.env.IO_SESSION_CLI ?? fileURLToPath(new URL('../../../server/dist/cli.js', import.meta.url));
+  if (process.env.IO_SESSION_CLI) return process.env.IO_SESSION_CLI;
+  const manifest = fileURLToPath(import.meta.resolve('@io-session/server/package.json'));
+  const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: Record<string, string> };
+  const cli = join(dirname(manifest), bin['io-session'] ?? 'dist/cli.js');
   if (!existsSync(cli)) throw new Error(`io-session CLI not found at ${cli}: run \`npm run build\` first`);
   return cli;
 }

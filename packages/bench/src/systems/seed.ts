@@ -1,5 +1,4 @@
-import { freePort } from '../harness/ports.js';
-import type { ProcessGroup } from '../harness/processes.js';
+import { freePort, type ProcessGroup } from '@io-session/devtools';
 import type { LoadHooks, LoadSpec } from '../load/pacer.js';
 import type { SessionSystem } from './system.js';
 import { TargetChild } from './target-child.js';

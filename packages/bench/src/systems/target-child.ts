@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { TargetCommand, TargetEvent } from '../children/messages.js';
-import type { Child, ProcessGroup } from '../harness/processes.js';
+import type { Child, ProcessGroup } from '@io-session/devtools';
 import type { LoadHooks, LoadResult, LoadSpec } from '../load/pacer.js';
 
 /** Path of one of the bench's child scripts (compiled next to this file). */
