@@ -17,9 +17,15 @@ describe('SessionStore lifecycle on a real Redis', () => {
     const retried = await store.sessions.connect({ token: 'alice', socketId: 's2', instance, protocol: 2 });
     expect(retried).toMatchObject({ duplicate: true, sid: first.sid, events: [] });
 
-    expect(await store.sessions.disconnect({ token: 'alice', socketId: 's1', graceMs: 60_000 })).toBe('remaining');
-    expect(await store.sessions.disconnect({ token: 'alice', socketId: 's2', graceMs: 60_000 })).toBe('grace');
-    expect(await store.sessions.disconnect({ token: 'alice', socketId: 's2', graceMs: 60_000 })).toBe('unknown');
+    expect(await store.sessions.disconnect({ token: 'alice', socketId: 's1', graceMs: 60_000 })).toBe(
+      'remaining',
+    );
+    expect(await store.sessions.disconnect({ token: 'alice', socketId: 's2', graceMs: 60_000 })).toBe(
+      'grace',
+    );
+    expect(await store.sessions.disconnect({ token: 'alice', socketId: 's2', graceMs: 60_000 })).toBe(
+      'unknown',
+    );
     const inGrace = await store.reads.getSession('alice');
     expect(inGrace).toMatchObject({ sid: first.sid, status: 'grace', connections: [] });
     expect(inGrace!.graceUntil).toBeGreaterThan(Date.now() + 50_000);
@@ -94,11 +100,17 @@ describe('SessionStore lifecycle on a real Redis', () => {
     await store.sessions.connect({ token: 'carol', socketId: 'y1', instance: 'alive~2', protocol: 1 });
     await store.sessions.connect({ token: 'dave', socketId: 'z1', instance: 'dead~1', protocol: 1 });
 
-    expect(await store.sessions.reapConnections({ token: 'carol', instance: 'dead~1', graceMs: 60_000 })).toBe(2);
-    expect(await store.sessions.reapConnections({ token: 'carol', instance: 'dead~1', graceMs: 60_000 })).toBe(0);
+    expect(
+      await store.sessions.reapConnections({ token: 'carol', instance: 'dead~1', graceMs: 60_000 }),
+    ).toBe(2);
+    expect(
+      await store.sessions.reapConnections({ token: 'carol', instance: 'dead~1', graceMs: 60_000 }),
+    ).toBe(0);
     expect((await store.reads.getSession('carol'))!.connections.map((c) => c.id)).toEqual(['y1']);
 
-    expect(await store.sessions.reapConnections({ token: 'dave', instance: 'dead~1', graceMs: 60_000 })).toBe(1);
+    expect(await store.sessions.reapConnections({ token: 'dave', instance: 'dead~1', graceMs: 60_000 })).toBe(
+      1,
+    );
     expect(await store.reads.getSession('dave')).toMatchObject({ status: 'grace', connections: [] });
   });
 
