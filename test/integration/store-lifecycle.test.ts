@@ -120,7 +120,8 @@ describe('SessionStore lifecycle on a real Redis', () => {
     expect(await store.sessions.setData('erin', { theme: 'dark' })).toBe(true);
     expect((await store.reads.getSession('erin'))!.data).toEqual({ theme: 'dark' });
     const ended = await store.sessions.logout('erin');
-    expect(ended!.event).toMatchObject({ type: 'session.ended', sid, reason: 'logout', token: 'erin' });
+    expect(ended!.event.event).toMatchObject({ type: 'session.ended', sid, reason: 'logout', token: 'erin' });
+    expect(ended!.holders).toEqual([instance]);
     expect(await store.sessions.logout('erin')).toBeNull();
     expect(await store.sessions.setData('erin', 1)).toBe(false);
     expect(await store.reads.getSession('erin')).toBeNull();

@@ -29,8 +29,23 @@ export const handlerDefaults = {
   installAdapter: true,
   /** Completed receipts / session-events jobs kept per queue for inspection (QUEUE_KEEP_COMPLETED). */
   keepCompletedJobs: 0,
+  /** Bytes a node holds unsent for one connection (MAX_BUFFERED_BYTES); past it the client is slow and dropped. */
+  maxBufferedBytes: 1_048_576,
+  /** How long an acknowledgement callback is kept; a v3 frame not acknowledged by then closes the connection. */
+  ackTimeoutMs: 30_000,
+  /** Most messages and bytes of one v3 `push_batch` frame. */
+  frameMessages: 200,
+  frameBytes: 262_144,
+  /** How long a routed push whose predecessor has not arrived waits before the gap is read from Redis, in ms. */
+  gapWaitMs: 50,
+  /** How often a node compares its sessions' last sequence numbers with Redis (finds pushes it missed), in ms. */
+  resyncMs: 1000,
+  /** Sessions whose routed pushes arrived this recently are left to their channel by the resync, in ms. */
+  resyncQuietMs: 500,
   /** Most receipts one `receipts` job carries. */
   receiptsPerJob: 500,
+  /** How long the queues remember a relayed outbox entry, so that relaying it again adds no job, in ms. */
+  relayDedupeMs: 600_000,
   /** Most outbox items one relay round puts on the queues. */
   relayRound: 5000,
   /** Outbox entries older than this were left by a node that died before relaying them, in ms. */

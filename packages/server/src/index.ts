@@ -15,7 +15,7 @@ export {
   type SessionErrorPayload,
 } from './protocol/session-error.js';
 export type { PushEnvelope, ServerToClientEvents, ClientToServerEvents } from './protocol/wire.js';
-export type { RoutedCommand } from './delivery/router.js';
+export type { RoutePacket, RoutedPush } from './delivery/route-channel.js';
 export { registerApi, type ApiOptions } from './http/api.js';
 export { registerStatic, type StaticOptions } from './http/static.js';
 

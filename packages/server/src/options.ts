@@ -42,6 +42,10 @@ export interface SessionHandlerOptions {
   replicaAcks?: number;
   /** Completed receipts / session-events jobs kept per queue for inspection (QUEUE_KEEP_COMPLETED). Default `handlerDefaults.keepCompletedJobs`. */
   keepCompletedJobs?: number;
+  /** Unacknowledged pushes one session may hold; a push beyond it is refused. Default `storeDefaults.maxPendingPerSession`. */
+  maxPendingPerSession?: number;
+  /** Bytes a node holds unsent for one connection before it drops it as a slow client. Default `handlerDefaults.maxBufferedBytes`. */
+  maxBufferedBytes?: number;
   /** Consume the BullMQ `push` queue on this node. Default `handlerDefaults.consumePushQueue`. */
   consumePushQueue?: boolean;
   /** Install the sharded Redis adapter on `io` (required for a cluster). Default `handlerDefaults.installAdapter`. */
@@ -75,6 +79,8 @@ export function resolveOptions(options: SessionHandlerOptions): ResolvedOptions 
     buckets: storeDefaults.buckets,
     replicaAcks: storeDefaults.replicaAcks,
     keepCompletedJobs: handlerDefaults.keepCompletedJobs,
+    maxPendingPerSession: storeDefaults.maxPendingPerSession,
+    maxBufferedBytes: handlerDefaults.maxBufferedBytes,
     consumePushQueue: handlerDefaults.consumePushQueue,
     installAdapter: handlerDefaults.installAdapter,
     logger: silentLogger,

@@ -11,11 +11,16 @@ const messageId = z.string().min(1).max(MAX_MESSAGE_ID_LENGTH);
 
 export const clientDataSchema = z.object({ token, data: z.unknown() });
 export const deliveryByIdSchema = z.object({ id: messageId, token: token.optional() });
+/** v3: one receipt for several messages. */
+export const deliveryByIdsSchema = z.object({
+  ids: z.array(messageId).min(1).max(1000),
+  token: token.optional(),
+});
 export const deliveryByDataSchema = z.object({ token, data: z.unknown() });
 
 export type ClientData = z.infer<typeof clientDataSchema>;
 export type Delivery =
-  { kind: 'id'; id: string; token?: string | undefined } | { kind: 'data'; token: string; data: unknown };
+  { kind: 'ids'; ids: string[]; token?: string | undefined } | { kind: 'data'; token: string; data: unknown };
 
 /** Size of an event payload as it came over the wire (JSON text), bounded work for huge inputs. */
 export function payloadBytes(raw: unknown): number {
@@ -66,10 +71,15 @@ export function parseClientData(raw: unknown, own: OwnTokens, maxBytes: number):
 /** Parses a `push_message_delivery` receipt: `{ id }` (v2) or the seed's `{ token, data }`. */
 export function parseDelivery(raw: unknown, own: OwnTokens, maxBytes: number): Delivery {
   const value = decode(raw, maxBytes);
+  if (typeof value === 'object' && value !== null && 'ids' in value) {
+    const byIds = parse(deliveryByIdsSchema, value, 'push_message_delivery');
+    if (byIds.token !== undefined) assertOwnToken(byIds.token, own);
+    return { kind: 'ids', ids: byIds.ids, token: byIds.token };
+  }
   if (typeof value === 'object' && value !== null && 'id' in value) {
     const byId = parse(deliveryByIdSchema, value, 'push_message_delivery');
     if (byId.token !== undefined) assertOwnToken(byId.token, own);
-    return { kind: 'id', id: byId.id, token: byId.token };
+    return { kind: 'ids', ids: [byId.id], token: byId.token };
   }
   const byData = parse(deliveryByDataSchema, value, 'push_message_delivery');
   assertOwnToken(byData.token, own);

@@ -6,6 +6,7 @@ export type SessionErrorCode =
   | 'rate_limited'
   | 'unknown_message'
   | 'expired_message'
+  | 'slow_client'
   | 'unavailable';
 
 export interface SessionErrorPayload {
