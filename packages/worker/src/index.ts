@@ -1,4 +1,23 @@
 export * from './queues.js';
+export * from './limits.js';
+export {
+  tokenSchema,
+  messageIdSchema,
+  groupNameSchema,
+  pushMessageSchema,
+  tokensSchema,
+  pushJobVariants,
+  pushJobSchema,
+  pushJobVariantOf,
+  receiptSchema,
+  receiptsJobSchema,
+  sessionEventSchema,
+  receiptsWebhookBodySchema,
+  sessionEventsWebhookBodySchema,
+  describeIssues,
+} from './schemas.js';
+export { jsonSchemas, jsonSchemaSources } from './json-schemas.js';
+export { pushJobOf, receiptsOf, eventOf } from './jobs.js';
 export { PushQueue, pushJobOptions, type PushQueueOptions, type PushOptions } from './push-queue.js';
 export {
   createWorker,
