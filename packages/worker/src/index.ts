@@ -34,6 +34,15 @@ export { SeenKeys, SEEN_SHARDS, type SeenScope } from './seen-keys.js';
 export { SeenMarkers, type Claim } from './seen-markers.js';
 export { Batcher } from './batcher.js';
 export { Webhook, WebhookError, redactUrl, type WebhookOptions } from './webhook.js';
+export {
+  verifyWebhook,
+  signWebhook,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+  WEBHOOK_TOLERANCE_MS,
+  type VerifyWebhookInput,
+  type WebhookHeaders,
+} from './webhook-signature.js';
 export { workerDefaults } from './defaults.js';
 export { loadWorkerConfig, workerConfigSchema, type WorkerConfig } from './worker-config.js';
 export { runWorkerCommand, startWorker } from './worker-command.js';
