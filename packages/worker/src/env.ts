@@ -38,7 +38,18 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validates the set (non-empty) variables of `env`; throws a ConfigError naming the first bad one. */
+/** Variables whose value a message must not show: secrets, keys, passwords, tokens. */
+const SECRET_NAME = /(SECRET|PASSWORD|TOKEN|(^|_)KEY)$/;
+
+/** How a message shows a variable's value: quoted, or only its length when it is a secret. */
+function shown(variable: string, value: string): string {
+  return SECRET_NAME.test(variable) ? `${value.length} characters` : JSON.stringify(value);
+}
+
+/**
+ * Validates the set (non-empty) variables of `env`; throws a ConfigError naming the first bad one (with the value
+ * it got, except for secrets: API_KEY, AUTH_SECRET, WEBHOOK_SECRET and the like show only their length).
+ */
 export function parseEnv<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(present);
@@ -47,6 +58,6 @@ export function parseEnv<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T {
   const variable = String(issue?.path[0] ?? 'environment');
   throw new ConfigError(
     variable,
-    `${issue?.message ?? 'is invalid'} (got ${JSON.stringify(env[variable] ?? '')})`,
+    `${issue?.message ?? 'is invalid'} (got ${shown(variable, env[variable] ?? '')})`,
   );
 }

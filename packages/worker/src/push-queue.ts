@@ -4,6 +4,7 @@ import { Queue, type JobsOptions } from 'bullmq';
 import { defaultKeyPrefix, defaultRedisTarget } from './connection.js';
 import { workerDefaults } from './defaults.js';
 import { QueueName, queuePrefix, safeJobId, type PushJob, type PushJobMessage } from './queues.js';
+import { describeIssues, pushMessageSchema } from './schemas.js';
 
 export interface PushQueueOptions {
   /**
@@ -110,15 +111,12 @@ export class PushQueue {
   }
 }
 
-/** Checks one message and returns it in the job's shape (no `undefined` fields). */
+/** Checks one message against the job schema and returns it in the job's shape (no `undefined` fields). */
 function pushMessage(message: PushJobMessage): PushJobMessage {
   const { token, data, id, ttlMs } = message;
-  if (typeof token !== 'string' || token === '') throw new TypeError('push needs a non-empty string token');
-  if (data === undefined) throw new TypeError(`push to ${token} needs data`);
-  if (id !== undefined && (typeof id !== 'string' || id === ''))
-    throw new TypeError(`push to ${token}: id must be a non-empty string`);
-  if (ttlMs !== undefined && (!Number.isInteger(ttlMs) || ttlMs < 1))
-    throw new TypeError(`push to ${token}: ttlMs must be a positive whole number of milliseconds`);
+  if (data === undefined) throw new TypeError(`push to ${String(token)} needs data`);
+  const parsed = pushMessageSchema.safeParse(message);
+  if (!parsed.success) throw new TypeError(`push to ${String(token)}: ${describeIssues(parsed.error)}`);
   return {
     token,
     data,

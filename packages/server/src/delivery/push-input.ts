@@ -1,16 +1,6 @@
-import { z } from 'zod';
-import { MAX_MESSAGE_ID_LENGTH, MAX_TOKEN_LENGTH, MAX_TTL_MS } from '../limits.js';
-
-/** A session token as apps name it (HTTP paths and bodies, queue jobs). */
-export const tokenSchema = z.string().min(1).max(MAX_TOKEN_LENGTH);
-
-/** A message id as apps name it. */
-export const messageIdSchema = z.string().min(1).max(MAX_MESSAGE_ID_LENGTH);
-
-/** One push as apps give it, on every path (HTTP body, `push` queue job, batch job member). */
-export const pushMessageSchema = z.object({
-  token: tokenSchema,
-  data: z.unknown(),
-  id: messageIdSchema.optional(),
-  ttlMs: z.number().int().positive().max(MAX_TTL_MS).optional(),
-});
+/**
+ * What apps give a push, on every path (HTTP body, `push` queue job, batch job member). The schemas are defined
+ * once with the other job schemas in @io-session/worker (schemas.ts), which `npm run schemas` publishes as JSON
+ * Schemas; the node checks HTTP bodies and jobs with the same ones.
+ */
+export { tokenSchema, messageIdSchema, pushMessageSchema } from '@io-session/worker';
