@@ -610,16 +610,17 @@ describe('k8s/monitoring: ServiceMonitor, PrometheusRule and the Grafana dashboa
 
   it('the rules select the job the ServiceMonitor gives its samples: the Service name', () => {
     expect(monitor.spec.jobLabel).toBeUndefined(); // so the job label is the Service's name
-    const exprs = rules.spec.groups.flatMap((g) => g.rules.map((r) => String(r.expr)));
+    const groups = rules.spec.groups ?? [];
+    const exprs = groups.flatMap((g) => (g.rules ?? []).map((r) => String(r.expr)));
     expect(exprs.length).toBeGreaterThanOrEqual(5);
     for (const expr of exprs) {
       const jobs = [...expr.matchAll(/\bjob\s*(=~?|!=)\s*"([^"]*)"/g)].map((m) => m[2]);
       expect(jobs.length, expr).toBeGreaterThan(0);
       for (const job of jobs) expect(job, expr).toBe(service.metadata!.name);
     }
-    const names = rules.spec.groups.flatMap((g) => g.rules.map((r) => r.alert));
+    const names = groups.flatMap((g) => (g.rules ?? []).map((r) => r.alert));
     expect(new Set(names).size).toBe(names.length);
-    for (const rule of rules.spec.groups.flatMap((g) => g.rules)) {
+    for (const rule of groups.flatMap((g) => g.rules ?? [])) {
       expect(rule.labels?.severity, rule.alert).toMatch(/^(warning|critical)$/);
       expect(rule.annotations?.summary, rule.alert).toBeTruthy();
     }

@@ -115,7 +115,7 @@ describe('verifyWebhook', () => {
     expect(verify(h, { secret: 'another-secret-0123456789abcdefghij' })).toBe(false);
     expect(verify(h, { body: BODY.replace('m1', 'm2') })).toBe(false);
     const flipped = Buffer.from(BODY);
-    flipped[flipped.length - 1] ^= 1;
+    flipped[flipped.length - 1]! ^= 1;
     expect(verify(h, { body: flipped })).toBe(false);
     expect(verify(h, { body: `${BODY} ` })).toBe(false);
     expect(verify(h, { body: JSON.stringify(JSON.parse(BODY), null, 1) })).toBe(false); // re-serialised JSON
