@@ -123,12 +123,13 @@ describe('a node SIGKILLed while it holds clients with pending pushes', () => {
     // Nothing lost: every push delivered, one receipt each, from the node that got the ack.
     const all = clients.flatMap((c) => ids.get(c.token)!);
     await sink.log.waitForIds(all, 20_000);
-    // At the source: every session start and receipt is one XADD on an outbox (the session-events jobs merge a
-    // repeated start into the first; the worker drops a repeated receipt): a start per session, a receipt per push.
+    // At the source: every session start is one XADD on an outbox, and the receipts of one acknowledgement call
+    // share one (a start per session, then between one and one-per-push receipt entries); each receipt is then
+    // counted once per message at the queue below.
     const redis = redisClient(SHARED_REDIS_URL);
-    expect(await outboxEntriesAdded(redis, prefix), 'starts and receipts appended to the outboxes').toBe(
-      clients.length + all.length,
-    );
+    const added = await outboxEntriesAdded(redis, prefix);
+    expect(added, 'starts and receipt batches appended to the outboxes').toBeGreaterThan(clients.length);
+    expect(added).toBeLessThanOrEqual(clients.length + all.length);
     await receiptFence([b.url], sink);
     for (const c of clients) {
       const list = ids.get(c.token)!;

@@ -514,17 +514,23 @@ export function notOnce(perId: Map<string, number>, ids: Iterable<string>): [str
 }
 
 /** Keys of stored messages (`<prefix>:{…}:m:<id>`) of a prefix (on every primary of a cluster). */
+/**
+ * The ids of every message stored under a prefix, pending or settled: the fields of the buckets' pending-id hashes
+ * (`…:pid`) and of their settled-status slots (`…:st:<slot>`), read directly in Redis.
+ */
 export async function storedMessageKeys(redis: Redis | Cluster, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
+  const ids = new Set<string>();
   for (const server of await primariesOf(redis)) {
-    let cursor = '0';
-    do {
-      const [next, page] = await server.scan(cursor, 'MATCH', `${prefix}:{${prefix}.*}:m:*`, 'COUNT', 1000);
-      cursor = next;
-      keys.push(...page);
-    } while (cursor !== '0');
+    for (const pattern of [`${prefix}:{${prefix}.*}:pid`, `${prefix}:{${prefix}.*}:st:*`]) {
+      let cursor = '0';
+      do {
+        const [next, page] = await server.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        for (const key of page) for (const id of await server.hkeys(key)) ids.add(id);
+      } while (cursor !== '0');
+    }
   }
-  return keys;
+  return [...ids];
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */

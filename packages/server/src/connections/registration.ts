@@ -62,6 +62,7 @@ export class Registration {
       // A routed logout of this lifetime may have overtaken the registration's answer.
       if (entry.ended.has(result.sid)) state.loggedOut = true;
       state.first = { seq: result.seq, pending: result.pending, more: result.more };
+      state.sender.expect(result.seq);
       this.o.holding.registered(entry, result.sid, result.seq);
       this.o.publish(result.events);
       return true;

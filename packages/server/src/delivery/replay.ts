@@ -21,24 +21,22 @@ export async function replayInbox(
   sender: Sender,
   first: FirstPage,
 ): Promise<void> {
-  if (first.more) sender.beginReplay(first.seq);
   let last = 0;
-  for (const m of first.pending) {
-    sender.offer(sized(m));
-    last = m.seq;
-  }
-  if (!first.more) return;
   try {
-    for (;;) {
+    for (const m of first.pending) {
+      sender.replayed(sized(m));
+      last = m.seq;
+    }
+    for (let more = first.more; more && last < first.seq;) {
       await sender.whenLow();
       const page = await store.inbox.read(token, last + 1);
-      if (!page) return;
+      if (!page || page.pending.length === 0) return;
       for (const m of page.pending) {
         if (m.seq > first.seq) return;
-        sender.offer(sized(m));
+        sender.replayed(sized(m));
         last = m.seq;
       }
-      if (!page.more || last >= first.seq || page.pending.length === 0) return;
+      more = page.more;
     }
   } finally {
     sender.endReplay();

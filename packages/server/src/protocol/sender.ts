@@ -34,8 +34,10 @@ export class Sender {
   /** Highest seq handed to this connection. */
   hw = 0;
   readonly #queue: Sized[] = [];
-  /** While the inbox replay runs: pushes above its end wait here (they must follow the older pending ones). */
-  #replayUntil = 0;
+  /** Pushes up to the registration's seq come from the inbox replay; undefined until the registration answered. */
+  #floor: number | undefined;
+  /** Until the replay is done, routed pushes wait here (they must follow the older pending ones). */
+  #replaying = true;
   readonly #parked: Sized[] = [];
   #lowWaiters: (() => void)[] = [];
   #frame: Sized[] | undefined;
@@ -59,30 +61,43 @@ export class Sender {
     });
   }
 
-  /** Queues a delivery (in seq order; one not above `hw` is a duplicate and dropped). Sends once started. */
+  /**
+   * A push routed to this connection's session (in seq order). Pushes up to the registration's seq are the inbox
+   * replay's to send; later ones wait until the replay is done; one not above `hw` is a duplicate.
+   */
   offer(d: Sized): void {
     if (this.#closed) return;
-    if (this.#replayUntil > 0 && d.seq > this.#replayUntil) {
-      this.#parked.push(d);
+    if (this.#floor === undefined || this.#replaying) {
+      if (this.#floor === undefined || d.seq > this.#floor) this.#parked.push(d);
       return;
     }
+    if (d.seq > this.#floor) this.#enqueue(d);
+  }
+
+  /** The registration answered: the inbox up to `seq` comes through the replay. */
+  expect(seq: number): void {
+    this.#floor = seq;
+  }
+
+  /** A message of the inbox replay (seq ≤ the registration's). */
+  replayed(d: Sized): void {
+    if (!this.#closed) this.#enqueue(d);
+  }
+
+  /** The replay is done: the pushes that waited follow, in order. */
+  endReplay(): void {
+    this.#replaying = false;
+    const floor = this.#floor ?? 0;
+    for (const d of this.#parked.splice(0).sort((a, b) => a.seq - b.seq)) if (d.seq > floor) this.#enqueue(d);
+  }
+
+  #enqueue(d: Sized): void {
     if (d.seq <= this.hw) return;
     this.hw = d.seq;
     this.#queue.push(d);
     this.#queued += d.size;
     if (this.#queued + this.#unsent > this.o.maxBufferedBytes) return this.#stall('slow_client');
     if (this.#started) this.#pump();
-  }
-
-  /** The inbox replay runs up to `seq`: pushes above it wait for `endReplay`. */
-  beginReplay(seq: number): void {
-    this.#replayUntil = seq;
-  }
-
-  /** The replay reached its end: the pushes that waited follow, in order. */
-  endReplay(): void {
-    this.#replayUntil = 0;
-    for (const d of this.#parked.splice(0)) this.offer(d);
   }
 
   /** Resolves once little is queued or unsent (for the replay to fetch its next page). */
