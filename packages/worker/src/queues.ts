@@ -23,6 +23,12 @@ export interface PushJobMessage {
   ttlMs?: number;
 }
 
+/**
+ * Most messages one `{ messages: [...] }` job may carry: nodes fail a larger batch job once, whole, naming
+ * `messages` (`PushQueue#pushMany` splits into jobs of at most this many).
+ */
+export const MAX_PUSH_BATCH = 1000;
+
 /** Job data of the `push` queue: one message, a broadcast, or a batch of messages. */
 export type PushJob = PushJobMessage | { broadcast: true; data: unknown } | { messages: PushJobMessage[] };
 

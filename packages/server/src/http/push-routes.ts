@@ -1,22 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { messageIdSchema, pushMessageSchema } from '../delivery/push-input.js';
-import { payloadBytes } from '../protocol/client-events.js';
+import { checkData, messageIdSchema, pushMessageSchema } from '../delivery/push-input.js';
 import type { SessionHandler } from '../session-handler.js';
 import { ApiError } from './errors.js';
 import { parse } from './parse.js';
 
 const broadcastSchema = z.object({ data: z.unknown() });
 
-/** `/v1/push`, `/v1/broadcast` and `/v1/messages/:id`. */
+/**
+ * `/v1/push`, `/v1/broadcast` and `/v1/messages/:id`. The handler checks every push and broadcast (fields,
+ * `MAX_PAYLOAD_BYTES`, `MAX_DEPTH`); its `PushRejectedError` becomes 413 or 400 in api.ts. `maxPayloadBytes`,
+ * when given, is a further limit of this API only.
+ */
 export function registerPushRoutes(
   v1: FastifyInstance,
   handler: SessionHandler,
-  maxPayloadBytes: number,
+  maxPayloadBytes: number | undefined,
 ): void {
   const checkSize = (data: unknown): void => {
-    if (payloadBytes(data) > maxPayloadBytes)
-      throw new ApiError('payload_too_large', `data is larger than ${maxPayloadBytes} bytes`);
+    if (maxPayloadBytes !== undefined) checkData(data, { maxBytes: maxPayloadBytes });
   };
 
   v1.post('/push', async (req, reply) => {
