@@ -7,7 +7,16 @@ export type { LocalSession } from './connections/local-sessions.js';
 export type { ConnectionEvent, DeliveredEvent, ClientDataEvent, SessionHandlerEvents } from './events.js';
 export { startNode, runNodeCommand, type RunningNode } from './node.js';
 export { loadConfig, loadConfigOrExit, configSchema, ConfigError, type Config } from './config.js';
-export { createAuthenticator, signToken, AuthError, type Authenticator } from './auth.js';
+export {
+  createAuthenticator,
+  authenticatorOf,
+  signToken,
+  AuthError,
+  type Authenticator,
+  type AuthOption,
+  type Identity,
+  type JwtPolicy,
+} from './auth.js';
 export { MAX_TOKEN_LENGTH, MAX_MESSAGE_ID_LENGTH, MAX_TTL_MS, MAX_DEPTH, MAX_BATCH } from './limits.js';
 export { PushRejectedError, type PushRejection } from './delivery/push-input.js';
 export {

@@ -1,6 +1,7 @@
 import { installProcessGuards } from '@io-session/worker';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { Server } from 'socket.io';
+import { createAuthenticator } from './auth.js';
 import type { Config } from './config.js';
 import { httpErrorOptions, registerApi } from './http/api.js';
 import { registerStatic } from './http/static.js';
@@ -72,7 +73,14 @@ function handlerOptions(config: Config, logger: Logger): SessionHandlerOptions {
     statusRetentionMs: config.MESSAGE_STATUS_RETENTION_MS,
     maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
     rateLimitPerSec: config.RATE_LIMIT_PER_SEC,
-    auth: config.AUTH === 'jwt' ? { mode: 'jwt', secret: config.AUTH_SECRET ?? '' } : { mode: 'none' },
+    auth:
+      config.AUTH === 'jwt'
+        ? createAuthenticator('jwt', config.AUTH_SECRET, { maxAgeS: config.JWT_MAX_AGE_S })
+        : { mode: 'none' },
+    maxConnections: config.MAX_CONNECTIONS,
+    maxConnectionsPerIp: config.MAX_CONNECTIONS_PER_IP,
+    maxConnectionsPerToken: config.MAX_CONNECTIONS_PER_TOKEN,
+    trustProxy: config.TRUST_PROXY,
     heartbeatMs: config.HEARTBEAT_MS,
     heartbeatTtlMs: config.HEARTBEAT_TTL_MS,
     sweepIntervalMs: config.SWEEP_INTERVAL_MS,

@@ -1,5 +1,6 @@
 import type { PendingMessage, Protocol } from '@io-session/store';
-import { RateLimiter } from './rate-limiter.js';
+import { handlerDefaults } from '../defaults.js';
+import { FloodGuard, RateLimiter } from './rate-limiter.js';
 
 /** What a node keeps per connection, from the handshake on (`socket.data.ios`). */
 export interface SocketState {
@@ -10,6 +11,8 @@ export interface SocketState {
   limiter: RateLimiter;
   /** Acknowledgements have their own, larger budget (a returning client may owe a whole backlog at once). */
   ackLimiter: RateLimiter;
+  /** What to do with events either limiter refused: answer at most one a second, disconnect a flood. */
+  flood: FloodGuard;
   /** Messages waiting for this session when the connection was registered: sent once it is connected. */
   pending: PendingMessage[];
   /** Pushes routed to this socket before it was connected (null once connected). */
@@ -35,6 +38,11 @@ export function newSocketState(input: {
     protocol: input.protocol,
     limiter: new RateLimiter(input.ratePerSec),
     ackLimiter: new RateLimiter(input.ackRateFactor * input.ratePerSec),
+    flood: new FloodGuard({
+      maxRefusals: handlerDefaults.floodRefusalsFactor * input.ratePerSec,
+      windowMs: handlerDefaults.floodWindowMs,
+      replyIntervalMs: handlerDefaults.refusalReplyIntervalMs,
+    }),
     pending: [],
     buffered: [],
     connected: false,
