@@ -18,5 +18,5 @@ export { Webhook, WebhookError, redactUrl, type WebhookOptions } from './webhook
 export { workerDefaults } from './defaults.js';
 export { loadWorkerConfig, workerConfigSchema, type WorkerConfig } from './worker-config.js';
 export { runWorkerCommand, startWorker } from './worker-command.js';
-export { ConfigError, parseEnv, envInt, envRedisUrl, envSeeds } from './env.js';
+export { ConfigError, parseEnv, shownValue, envInt, envRedisUrl, envSeeds } from './env.js';
 export { installProcessGuards, type ProcessGuardOptions, type ProcessErrorKind } from './process-guards.js';
