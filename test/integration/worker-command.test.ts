@@ -313,4 +313,18 @@ describe('io-session worker (command mode)', () => {
     expect(lines[0]).toContain(variable);
     expect(lines[0]).toMatch(/^io-session: invalid configuration: /);
   });
+
+  it.each([
+    ['RECEIPT_WEBHOOK_URL', 'ftp://hook:W3bh00kPass@example.com/in', 'W3bh00kPass'],
+    ['EVENTS_WEBHOOK_URL', 'https://hook:Ev3ntsPass@exa mple.com/in', 'Ev3ntsPass'],
+    ['REDIS_URL', 'http://:R3disPass@127.0.0.1:6379', 'R3disPass'],
+    ['REDIS_URL', 'redis://user:R3dis Pass@[::1', 'R3dis Pass'],
+  ])('exits 2 naming %s without printing its password', async (variable, value, secret) => {
+    const { code, stdout, stderr } = await runCli(['worker'], { [variable]: value });
+    expect(code).toBe(2);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr).toContain(variable);
+    expect(stderr + stdout).not.toContain(secret);
+    expect(stderr).toContain('***@');
+  });
 });

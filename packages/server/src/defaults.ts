@@ -21,6 +21,26 @@ export const handlerDefaults = {
    * they have their own, larger budget: this many times the event rate.
    */
   ackRateFactor: 20,
+  /**
+   * A connection whose events the rate limiter refused more than this many times the event rate within
+   * `floodWindowMs` is flooding: it gets `session_error rate_limited` and is disconnected (200 in 10 s at 50/s).
+   */
+  floodRefusalsFactor: 4,
+  floodWindowMs: 10_000,
+  /** At most one `session_error rate_limited` per connection this often, however many events are refused, in ms. */
+  refusalReplyIntervalMs: 1000,
+  /**
+   * Connections this node holds at most (MAX_CONNECTIONS); 0: no limit. Not derived from the file descriptor
+   * limit: Node cannot read it portably, and memory (≈ 18 KB per idle connection) usually binds first; set it
+   * from the node's memory to shed load onto other nodes instead of failing there.
+   */
+  maxConnections: 0,
+  /** Connections from one client address on this node (MAX_CONNECTIONS_PER_IP); 0: no limit. */
+  maxConnectionsPerIp: 0,
+  /** Connections of one session token on this node (MAX_CONNECTIONS_PER_TOKEN); 0: no limit. */
+  maxConnectionsPerToken: 0,
+  /** Take the client address from `x-forwarded-for` (its first entry) instead of the socket (TRUST_PROXY). */
+  trustProxy: false,
   /** Consume the BullMQ `push` queue on this node. */
   consumePushQueue: true,
   /** `push` jobs processed at once by a node. */

@@ -85,6 +85,12 @@ export class NodeMetrics {
     help: 'Pushes routed to a node instance that no subscriber heard (its resync or next connection delivers them)',
     registers: [this.registry],
   });
+  readonly unexpectedErrors = new Counter({
+    name: 'ios_unexpected_errors_total',
+    help: 'Unexpected errors contained (logged, and the process went on): where = http, socket, push_job, unhandled_rejection, uncaught_exception',
+    labelNames: ['where'] as const,
+    registers: [this.registry],
+  });
   readonly backgroundErrors = new Counter({
     name: 'ios_background_errors_total',
     help: 'Failed ticks of background loops (sweeper, heartbeat, relay)',

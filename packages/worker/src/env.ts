@@ -38,18 +38,20 @@ export class ConfigError extends Error {
   }
 }
 
-/** Variables whose value a message must not show: secrets, keys, passwords, tokens. */
-const SECRET_NAME = /(SECRET|PASSWORD|TOKEN|(^|_)KEY)$/;
-
-/** How a message shows a variable's value: quoted, or only its length when it is a secret. */
-function shown(variable: string, value: string): string {
-  return SECRET_NAME.test(variable) ? `${value.length} characters` : JSON.stringify(value);
-}
+/** Variables whose value is a secret: a configuration error names them and never shows their value. */
+const SECRET_NAME = /(SECRET|PASSWORD|TOKEN|API_KEY|(^|_)KEY|CREDENTIALS?)$/i;
 
 /**
- * Validates the set (non-empty) variables of `env`; throws a ConfigError naming the first bad one (with the value
- * it got, except for secrets: API_KEY, AUTH_SECRET, WEBHOOK_SECRET and the like show only their length).
+ * How a bad value is shown in a configuration error: secrets not at all; a value with credentials (`user:pass@`,
+ * in a URL or not, parsable or not) with everything up to its last `@` as `***`; anything else as JSON.
  */
+export function shownValue(variable: string, value: string): string {
+  if (value === '') return '(not set)';
+  if (SECRET_NAME.test(variable)) return '(value not shown: it is a secret)';
+  return `(got ${JSON.stringify(value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^]*@/, '$1***@'))})`;
+}
+
+/** Validates the set (non-empty) variables of `env`; throws a ConfigError naming the first bad one. */
 export function parseEnv<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(present);
@@ -58,6 +60,6 @@ export function parseEnv<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T {
   const variable = String(issue?.path[0] ?? 'environment');
   throw new ConfigError(
     variable,
-    `${issue?.message ?? 'is invalid'} (got ${shown(variable, env[variable] ?? '')})`,
+    `${issue?.message ?? 'is invalid'} ${shownValue(variable, env[variable] ?? '')}`,
   );
 }

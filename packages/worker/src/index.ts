@@ -46,4 +46,5 @@ export {
 export { workerDefaults } from './defaults.js';
 export { loadWorkerConfig, workerConfigSchema, type WorkerConfig } from './worker-config.js';
 export { runWorkerCommand, startWorker } from './worker-command.js';
-export { ConfigError, parseEnv, envInt, envRedisUrl, envSeeds } from './env.js';
+export { ConfigError, parseEnv, shownValue, envInt, envRedisUrl, envSeeds } from './env.js';
+export { installProcessGuards, type ProcessGuardOptions, type ProcessErrorKind } from './process-guards.js';

@@ -3,7 +3,14 @@ import { openRedis, type RedisClient, type RedisTarget } from '@io-session/store
 import { Queue, type JobsOptions } from 'bullmq';
 import { defaultKeyPrefix, defaultRedisTarget } from './connection.js';
 import { workerDefaults } from './defaults.js';
-import { QueueName, queuePrefix, safeJobId, type PushJob, type PushJobMessage } from './queues.js';
+import {
+  MAX_PUSH_BATCH,
+  QueueName,
+  queuePrefix,
+  safeJobId,
+  type PushJob,
+  type PushJobMessage,
+} from './queues.js';
 import { describeIssues, pushMessageSchema } from './schemas.js';
 
 export interface PushQueueOptions {
@@ -15,7 +22,7 @@ export interface PushQueueOptions {
   connection?: RedisTarget;
   /** The cluster's `KEY_PREFIX`; the queue lives under the BullMQ prefix `{<prefix>}`. Default `KEY_PREFIX` or `ios`. */
   prefix?: string;
-  /** Most messages carried by one `{ messages: [...] }` job of {@link PushQueue.pushMany}. Default `workerDefaults.pushBatchSize`. */
+  /** Most messages carried by one `{ messages: [...] }` job of {@link PushQueue.pushMany}, at most `MAX_PUSH_BATCH`. Default `workerDefaults.pushBatchSize`. */
   batchSize?: number;
   /** Options of every job added. Default `workerDefaults.pushJobOptions`. */
   jobOptions?: JobsOptions;
@@ -61,8 +68,10 @@ export class PushQueue {
     const prefix = options.prefix ?? defaultKeyPrefix();
     this.#batchSize = options.batchSize ?? workerDefaults.pushBatchSize;
     this.#jobOptions = options.jobOptions ?? workerDefaults.pushJobOptions;
-    if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1)
-      throw new RangeError(`PushQueue batchSize must be a positive whole number, got ${this.#batchSize}`);
+    if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1 || this.#batchSize > MAX_PUSH_BATCH)
+      throw new RangeError(
+        `PushQueue batchSize must be a whole number from 1 to ${MAX_PUSH_BATCH}, got ${this.#batchSize}`,
+      );
     this.#redis = openRedis(options.connection ?? defaultRedisTarget(), { connectionName: 'ios-push-queue' });
     this.queue = new Queue<PushJob>(QueueName.push, { connection: this.#redis, prefix: queuePrefix(prefix) });
   }

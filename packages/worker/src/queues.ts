@@ -18,6 +18,12 @@ export function queuePrefix(keyPrefix: string): string {
 export type PushJobMessage = z.infer<typeof pushMessageSchema>;
 
 /**
+ * Most messages one `{ messages: [...] }` job may carry: nodes fail a larger batch job once, whole, naming
+ * `messages` (`PushQueue#pushMany` splits into jobs of at most this many).
+ */
+export const MAX_PUSH_BATCH = 1000;
+
+/**
  * Job data of the `push` queue (schemas.ts `pushJobSchema`): one message, a batch of messages, a broadcast, or
  * one message to several tokens or to a group (CONTRACT.md §10).
  */

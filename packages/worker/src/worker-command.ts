@@ -1,6 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { createWorker, type IoSessionWorker, type IoSessionWorkerOptions } from './worker.js';
 import { ConfigError } from './env.js';
+import { installProcessGuards } from './process-guards.js';
 import { loadWorkerConfig, type WorkerConfig } from './worker-config.js';
 import { redactUrl, Webhook } from './webhook.js';
 
@@ -9,7 +10,8 @@ import { redactUrl, Webhook } from './webhook.js';
  * to `RECEIPT_WEBHOOK_URL` / `EVENTS_WEBHOOK_URL` (signed with `WEBHOOK_SECRET` when set), retrying with the capped backoff until the endpoint
  * answers 2xx. A queue without a webhook has its items logged at debug and acknowledged.
  * Bad configuration: one line on stderr, exit 2. SIGTERM / SIGINT: graceful close, exit 0; a second
- * signal exits at once.
+ * signal exits at once. Unhandled rejections are logged and contained; an uncaught exception closes the
+ * worker and exits 1 (see `installProcessGuards`).
  */
 export async function runWorkerCommand(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfigOrExit(env);
@@ -19,6 +21,8 @@ export async function runWorkerCommand(env: NodeJS.ProcessEnv = process.env): Pr
     timestamp: pino.stdTimeFunctions.isoTime,
   });
   const worker = startWorker(config, logger);
+  // Uncaught exception: close (running jobs finish or are taken over after their lock), then exit 1.
+  installProcessGuards({ logger, stop: () => worker.close(), stopTimeoutMs: config.WORKER_LOCK_MS });
   logger.info(
     {
       prefix: config.KEY_PREFIX,

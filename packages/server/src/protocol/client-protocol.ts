@@ -95,15 +95,11 @@ export class ClientProtocol {
     }
     void socket.join(PROTOCOL_ROOMS[state.protocol]);
     state.sender.start();
-    if (state.first) {
-      replayInbox(this.o.store, state.token, state.sender, state.first).catch((err: unknown) =>
-        this.o.logger.warn(
-          { err, token: state.token },
-          'inbox replay stopped; the next connection replays it',
-        ),
-      );
-      state.first = undefined;
-    }
+    const first = state.first ?? { seq: 0, pending: [], more: false };
+    state.first = undefined;
+    replayInbox(this.o.store, state.token, state.sender, first).catch((err: unknown) =>
+      this.o.logger.warn({ err, token: state.token }, 'inbox replay stopped; the next connection replays it'),
+    );
   }
 
   /** Logs out this node's connections of one lifetime of `token` (a routed logout names the lifetime it ended). */
@@ -129,7 +125,9 @@ export class ClientProtocol {
   /** Runs a client event handler: rate limit, then refuse bad input with `session_error`. */
   #guard(socket: Socket, limiter: RateLimiter, handler: () => Promise<void>): void {
     if (!limiter.take()) {
-      this.#sessionError(socket, 'rate_limited', 'too many events; slow down');
+      const verdict = stateOf(socket).flood.refused();
+      if (verdict !== 'quiet') this.#sessionError(socket, 'rate_limited', 'too many events; slow down');
+      if (verdict === 'disconnect') socket.disconnect(true);
       return;
     }
     handler().catch((err: unknown) => {

@@ -7,7 +7,9 @@ export type SessionErrorCode =
   | 'unknown_message'
   | 'expired_message'
   | 'slow_client'
-  | 'unavailable';
+  | 'unavailable'
+  /** The connection's credential (JWT) expired: the transport is closed next; reconnect with a fresh one. */
+  | 'token_expired';
 
 export interface SessionErrorPayload {
   code: SessionErrorCode;

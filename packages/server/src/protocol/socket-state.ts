@@ -1,6 +1,7 @@
 import type { Protocol } from '@io-session/store';
+import { handlerDefaults } from '../defaults.js';
 import type { FirstPage } from '../delivery/replay.js';
-import { RateLimiter } from './rate-limiter.js';
+import { FloodGuard, RateLimiter } from './rate-limiter.js';
 import type { Sender } from './sender.js';
 
 /** What a node keeps per connection, from the handshake on (`socket.data.ios`). */
@@ -18,6 +19,8 @@ export interface SocketState {
   first: FirstPage | undefined;
   /** Everything this connection is sent goes through its sender (made at registration). */
   sender: Sender | undefined;
+  /** What to do with events either limiter refused: answer at most one a second, disconnect a flood. */
+  flood: FloodGuard;
   connected: boolean;
   /** Unregistration has started (it happens once). */
   released: boolean;
@@ -42,6 +45,11 @@ export function newSocketState(input: {
     sid: '',
     first: undefined,
     sender: undefined,
+    flood: new FloodGuard({
+      maxRefusals: handlerDefaults.floodRefusalsFactor * input.ratePerSec,
+      windowMs: handlerDefaults.floodWindowMs,
+      replyIntervalMs: handlerDefaults.refusalReplyIntervalMs,
+    }),
     connected: false,
     released: false,
     loggedOut: false,

@@ -16,6 +16,7 @@ import type { SessionHandlerEvents } from '../events.js';
 import { NodeMetrics } from '../metrics.js';
 import type { ResolvedOptions } from '../options.js';
 import type { ClientProtocol } from '../protocol/client-protocol.js';
+import { Containment } from '../containment.js';
 import { registerGauges } from './gauges.js';
 import { attachToSocketIo, makeParts } from './parts.js';
 import { openRedisClients, quitAll, type RedisClients } from './redis-clients.js';
@@ -27,6 +28,8 @@ import { openRedisClients, quitAll, type RedisClients } from './redis-clients.js
  */
 export class NodeRuntime {
   readonly metrics = new NodeMetrics();
+  /** Contains what fails unexpectedly while serving one session or job: logged and counted, the node goes on. */
+  readonly containment: Containment;
   readonly clients: RedisClients;
   readonly store: SessionStore;
   readonly registry: NodeRegistry;
@@ -55,6 +58,7 @@ export class NodeRuntime {
   ) {
     const o = options;
     this.logger = o.logger;
+    this.containment = new Containment(this.metrics, o.logger);
     this.clients = openRedisClients(o.redis, o.nodeId, o.logger);
     this.clients.sub.on('smessageBuffer', () => this.metrics.pubsubReceived.inc());
     this.store = new SessionStore({
@@ -147,6 +151,8 @@ export class NodeRuntime {
         connection: this.clients.bull,
         prefix: queuePrefix(this.store.keys.prefix),
         logger: this.logger,
+        maxPayloadBytes: this.options.maxPayloadBytes,
+        onUnexpectedError: (err) => this.containment.report('push_job', err),
         push: (messages) => this.pusher.pushMany(messages),
         broadcast: (data) => this.pusher.broadcast(data),
       });

@@ -1,7 +1,8 @@
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { Sweeper } from '@io-session/store';
 import type { Namespace, Socket } from 'socket.io';
-import { createAuthenticator, type Authenticator } from '../auth.js';
+import { authenticatorOf } from '../auth.js';
+import { ConnectionLimits } from '../connections/connection-limits.js';
 import { admit } from '../connections/admission.js';
 import { Registration } from '../connections/registration.js';
 import { handlerDefaults } from '../defaults.js';
@@ -78,10 +79,10 @@ function makeDelivery(node: NodeRuntime) {
     keys: store.keys,
     instance: registry.instance,
     logger,
-    onPacket: (packet: RoutePacket) => {
+    onPacket: node.containment.wrap('socket', (packet: RoutePacket) => {
       if ('p' in packet) holding.routed(packet.p);
       else logoutLocal(packet.logout.token, packet.logout.sid);
-    },
+    }),
     onUnheard: () => metrics.unheardRoutes.inc(),
   });
   const protocol = new ClientProtocol({
@@ -122,12 +123,6 @@ function makeDelivery(node: NodeRuntime) {
   return { channel, holding, protocol, registration, pusher };
 }
 
-function authenticator(auth: NodeRuntime['options']['auth']): Authenticator {
-  return typeof auth === 'function'
-    ? auth
-    : createAuthenticator(auth.mode, auth.mode === 'jwt' ? auth.secret : undefined);
-}
-
 /** Installs the sharded adapter (broadcasts), the handshake middleware and the connection handler on `io`. */
 export function attachToSocketIo(node: NodeRuntime, draining: () => boolean): void {
   const { io, options: o } = node;
@@ -139,7 +134,8 @@ export function attachToSocketIo(node: NodeRuntime, draining: () => boolean): vo
     io.on('new_namespace', (nsp: Namespace) => node.namespaces.add(nsp));
   }
   const admission = {
-    authenticate: authenticator(o.auth),
+    authenticate: authenticatorOf(o.auth),
+    limits: new ConnectionLimits(o),
     registration: node.registration,
     ratePerSec: o.rateLimitPerSec,
     ackRateFactor: handlerDefaults.ackRateFactor,
@@ -151,5 +147,12 @@ export function attachToSocketIo(node: NodeRuntime, draining: () => boolean): vo
       (err: Error) => next(err),
     );
   });
-  io.on('connection', (socket) => node.protocol.onConnection(socket));
+  io.on(
+    'connection',
+    node.containment.wrap(
+      'socket',
+      (socket: Socket) => node.protocol.onConnection(socket),
+      (socket) => ({ socket: socket.id }),
+    ),
+  );
 }
