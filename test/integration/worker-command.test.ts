@@ -187,7 +187,7 @@ describe('io-session worker (command mode)', () => {
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr.trimEnd().split('\n')).toEqual([
-      `io-session: invalid configuration: WEBHOOK_SECRET must be at least 32 characters (got ${secret.length} characters)`,
+      `io-session: invalid configuration: WEBHOOK_SECRET must be at least 32 characters (value not shown: it is a secret)`,
     ]);
     expect(stderr).not.toContain(secret);
   });

@@ -39,7 +39,7 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose value is a secret: a configuration error names them and never shows their value. */
-const SECRET_NAME = /(SECRET|PASSWORD|TOKEN|API_KEY|(^|_)KEY|CREDENTIALS?)$/i;
+const SECRET_NAME = /(SECRET|PASSWORD|(^|_)KEY|CREDENTIALS?)$/i;
 
 /**
  * How a bad value is shown in a configuration error: secrets not at all; a value with credentials (`user:pass@`,
