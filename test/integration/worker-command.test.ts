@@ -3,6 +3,7 @@ import type { Receipt, SessionEvent } from '@io-session/store';
 import {
   QueueName,
   queuePrefix,
+  relayJobOptions,
   safeJobId,
   verifyWebhook,
   WEBHOOK_SIGNATURE_HEADER,
@@ -19,14 +20,10 @@ import { uniquePrefix } from '../helpers/prefix.js';
 import { dropPrefixAfterwards, redisClient, SHARED_REDIS_URL } from '../helpers/redis-client.js';
 import { waitUntil, withTimeout } from '../helpers/wait.js';
 import { deferred, startWebhook, type TestWebhook, type WebhookRequest } from '../helpers/webhook.js';
+import { workerKeys } from '../helpers/worker-keys.js';
 
-/** The options nodes add their jobs with (packages/server/src/outbox-relay.ts `relayJobOptions`). */
-const nodeJobOptions: JobsOptions = {
-  attempts: 1_000_000,
-  backoff: { type: 'capped' },
-  removeOnComplete: { age: 3600, count: 100_000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
-};
+/** The options nodes add their jobs with (`relayJobOptions`), keeping completed jobs so that tests can look at them. */
+const nodeJobOptions: JobsOptions = { ...relayJobOptions, removeOnComplete: { age: 3600, count: 100_000 } };
 
 function receipt(id: string): Receipt {
   return {
@@ -41,6 +38,8 @@ function receipt(id: string): Receipt {
 
 interface Setup {
   prefix: string;
+  /** The worker's own keys (dedupe markers) under the prefix, counted with SCAN. */
+  markers(): Promise<string[]>;
   receipts: Queue<ReceiptsJob>;
   events: Queue<SessionEventJob>;
   /** Starts `io-session worker` (node packages/server/dist/cli.js worker) posting to the webhook. */
@@ -59,6 +58,7 @@ function setup(label: string, webhook: TestWebhook): Setup {
   deferCleanup(() => Promise.all([receipts.close(), events.close()]));
   return {
     prefix,
+    markers: () => workerKeys(connection, prefix),
     receipts,
     events,
     startWorker: (extraEnv = {}) => {
@@ -142,8 +142,12 @@ describe('io-session worker (command mode)', () => {
 
   it('with WEBHOOK_SECRET, signs every POST: verifyWebhook accepts each on its raw body, and each retry afresh', async () => {
     const secret = 'integration-webhook-secret-0123456789';
-    // The first receipts POST fails: its retry must carry its own, later timestamp.
-    const webhook = await startWebhook((req) => (req.path === '/receipts' && req.n === 1 ? 500 : 204));
+    // The first receipts POST fails (whether or not the events POST came before it): its retry must carry its
+    // own, later timestamp.
+    let receiptPosts = 0;
+    const webhook = await startWebhook((req) =>
+      req.path === '/receipts' && ++receiptPosts === 1 ? 500 : 204,
+    );
     const s = setup('signed', webhook);
     s.startWorker({ WEBHOOK_SECRET: secret });
     const batch = ['s1', 's2'].map(receipt);
@@ -214,7 +218,7 @@ describe('io-session worker (command mode)', () => {
     const concurrency = 4;
     const answeredBeforeKill = 5;
     // Answer the first requests, then hold every one: once `concurrency` are held, each job slot of the
-    // worker is inside a POST, so every job before them has finished (its seen markers are written).
+    // worker is inside a POST, so every job before them has finished (its `done` markers are written).
     const hold = deferred<number>();
     const webhook = await startWebhook((req) => (req.n <= answeredBeforeKill ? 200 : hold.promise));
     const s = setup('sigkill', webhook);
@@ -261,6 +265,8 @@ describe('io-session worker (command mode)', () => {
     // Only receipts whose POST was unanswered when the worker died came twice: exactly those, once more.
     expect(new Set(duplicates)).toEqual(heldIds);
     expect(Math.max(...counts.values())).toBe(2);
+    // The claims the killed worker held lapsed, and every job's markers went when it completed.
+    await waitUntil(async () => (await s.markers()).length === 0, { message: 'no dedupe marker left' });
   });
 
   it('exits 0 on SIGTERM once the POST in flight is answered', async () => {
@@ -304,6 +310,7 @@ describe('io-session worker (command mode)', () => {
     ['KEY_PREFIX', 'has space'],
     ['REDIS_URL', 'http://127.0.0.1:6379'],
     ['LOG_LEVEL', 'chatty'],
+    ['DEDUPE_TTL_MS', '59999'], // less than twice WORKER_LOCK_MS (30 s)
   ])('exits 2 with one line naming %s when it is %j', async (variable, value) => {
     const { code, stdout, stderr } = await runCli(['worker'], { [variable]: value });
     expect(code).toBe(2);

@@ -1,10 +1,11 @@
 import { openRedis, type Receipt } from '@io-session/store';
 import {
   createWorker,
+  MARKER_SHARDS,
   PushQueue,
   QueueName,
   queuePrefix,
-  SEEN_SHARDS,
+  relayJobOptions,
   type JobOutcome,
   type ReceiptsJob,
 } from '@io-session/worker';
@@ -15,6 +16,9 @@ import { deferCleanup } from '../helpers/cleanup.js';
 import { Recorder } from '../helpers/clients.js';
 import { uniquePrefix } from '../helpers/prefix.js';
 import { startCluster } from '../helpers/redis-server.js';
+import { waitUntil } from '../helpers/wait.js';
+import { deferred } from '../helpers/webhook.js';
+import { keysPerPrimary } from '../helpers/worker-keys.js';
 
 describe('the worker and PushQueue on Redis Cluster', () => {
   let seeds: string[] = [];
@@ -28,24 +32,32 @@ describe('the worker and PushQueue on Redis Cluster', () => {
     deferCleanup(() => cluster.quit().catch(() => cluster.disconnect()));
   }, 60_000);
 
-  it('hands each receipt once, with seen markers spread over several primaries', async () => {
+  it('hands each job’s receipts once, with the markers of the jobs in flight spread over several primaries and gone after', async () => {
     const prefix = uniquePrefix('cluster');
     const receipts = new Queue<ReceiptsJob>(QueueName.receipts, {
       connection: cluster,
       prefix: queuePrefix(prefix),
     });
     deferCleanup(() => receipts.close());
+    const jobs = 16;
     const delivered: string[] = [];
+    const held = new Recorder<string>();
+    const release = deferred();
     const completed = new Recorder<JobOutcome>();
     const worker = createWorker({
       connection: { cluster: seeds },
       prefix,
+      concurrency: jobs,
+      onReceipts: async (rs) => {
+        held.push(rs[0]!.id);
+        await release.promise;
+      },
       onMessageDelivered: (r) => void delivered.push(r.id),
     });
     worker.on('completed', completed.push);
     deferCleanup(() => worker.close());
 
-    const all: Receipt[] = Array.from({ length: 200 }, (_, i) => ({
+    const all: Receipt[] = Array.from({ length: jobs * 10 }, (_, i) => ({
       id: `c${i}`,
       token: `t${i % 10}`,
       data: i,
@@ -53,22 +65,27 @@ describe('the worker and PushQueue on Redis Cluster', () => {
       nodeId: 'n',
       socketId: 's',
     }));
-    // Every receipt in two jobs: the second batch repeats the first, shifted.
-    const jobs = await receipts.addBulk(
-      [all.slice(0, 100), all.slice(100), all.slice(50, 150), [...all.slice(150), ...all.slice(0, 50)]].map(
-        (batch) => ({ name: 'receipts', data: { receipts: batch }, opts: { backoff: { type: 'capped' } } }),
-      ),
+    const added = await receipts.addBulk(
+      Array.from({ length: jobs }, (_, j) => ({
+        name: 'receipts',
+        data: { receipts: all.slice(j * 10, (j + 1) * 10) },
+        opts: relayJobOptions,
+      })),
     );
-    await completed.waitForCount((o) => jobs.some((j) => j.id === o.jobId), jobs.length, 20_000);
+    // Every job inside its onReceipts call: one claim each, spread by job id over the shards' slots.
+    await held.waitForCount(() => true, jobs, 20_000);
+    const inFlight = (await keysPerPrimary(cluster, `${prefix}:*`)).map((keys) => keys.length);
+    release.resolve();
+    await completed.waitForCount((o) => added.some((j) => j.id === o.jobId), jobs, 20_000);
 
+    expect(inFlight.reduce((a, b) => a + b, 0)).toBe(jobs);
+    expect(inFlight.filter((n) => n > 0).length).toBeGreaterThan(1); // not one hot slot
+    expect(MARKER_SHARDS).toBeGreaterThan(1);
     expect(delivered).toHaveLength(all.length);
     expect(new Set(delivered).size).toBe(all.length);
-    const holders = await Promise.all(
-      cluster.nodes('master').map(async (node) => (await node.keys(`${prefix}:{${prefix}.seen.*`)).length),
-    );
-    expect(holders.reduce((a, b) => a + b, 0)).toBe(all.length);
-    expect(holders.filter((n) => n > 0).length).toBeGreaterThan(1); // not one hot slot
-    expect(SEEN_SHARDS).toBeGreaterThan(1);
+    await waitUntil(async () => (await keysPerPrimary(cluster, `${prefix}:*`)).flat().length === 0, {
+      message: 'no dedupe marker left',
+    });
   });
 
   it('PushQueue adds jobs on the cluster', async () => {

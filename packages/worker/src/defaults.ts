@@ -7,10 +7,13 @@ export const workerDefaults = {
   /** `session-events` jobs processed at once (one event each; this bounds an `onSessionEvents` batch). */
   eventsConcurrency: 32,
   /**
-   * How long an item handed to a handler is remembered, so that no job hands it over again, in ms
-   * (duplicates come from relays after a crash and stalled jobs: seconds to minutes later).
+   * How long the `done` marker of a job whose handler resolved outlives a run that could not record the job
+   * completed, in ms. A completed job's markers are deleted at once, so this bounds only what a crash leaves:
+   * at most one marker per job in flight and handler. It must outlast the wait until a dead worker's jobs run
+   * again (one to two `lockDurationMs`, 30–60 s, or until a worker is back): 10 minutes, the nodes' relay
+   * dedupe window too.
    */
-  dedupeTtlMs: 3600 * 1000,
+  dedupeTtlMs: 10 * 60 * 1000,
   /** Lock of a running job, renewed while it runs; a dead worker's jobs run again after one to two of these. */
   lockDurationMs: 30_000,
   /** How often a job may stall (its worker died while running it) before BullMQ fails it for good. */

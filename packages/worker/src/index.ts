@@ -30,8 +30,8 @@ export {
 } from './worker.js';
 export { CAPPED_BACKOFF, cappedBackoffDelay, backoffStrategy } from './backoff.js';
 export { defaultRedisTarget, defaultKeyPrefix } from './connection.js';
-export { SeenKeys, SEEN_SHARDS, type SeenScope } from './seen-keys.js';
-export { SeenMarkers, type Claim } from './seen-markers.js';
+export { JobMarkerKeys, MARKER_SHARDS, type HandlerScope } from './job-marker-keys.js';
+export { JobMarkers, type Claim, type JobMarkersOptions } from './job-markers.js';
 export { Batcher } from './batcher.js';
 export { Webhook, WebhookError, redactUrl, type WebhookOptions } from './webhook.js';
 export {

@@ -44,8 +44,8 @@ export function safeJobId(id: string): string {
 export const relayJobOptions: JobsOptions = {
   attempts: 1_000_000,
   backoff: { type: CAPPED_BACKOFF },
-  // Completed jobs go at once: a retained job costs ~1 KB of Redis per session event or receipt batch. A job
-  // relayed again after a crash is then accepted again; the worker's dedupe drops the repeat.
+  // Completed jobs go at once: a retained job costs ~1 KB of Redis per session event or receipt batch. An entry
+  // relayed again after a crash is still one job: nodes add each with a BullMQ deduplication id (10 min).
   removeOnComplete: true,
   removeOnFail: { age: 7 * 24 * 3600 },
 };

@@ -13,16 +13,16 @@ import { backoffStrategy } from './backoff.js';
 import { Batcher } from './batcher.js';
 import { defaultKeyPrefix, defaultRedisTarget } from './connection.js';
 import { workerDefaults } from './defaults.js';
+import { JobDelivery, type Handler, type JobOutcome, type Stage } from './job-delivery.js';
+import type { HandlerScope } from './job-marker-keys.js';
+import { JobMarkers } from './job-markers.js';
 import { eventIdOf, eventOf, receiptsOf } from './jobs.js';
 import { QueueName, queuePrefix, type ReceiptsJob, type SessionEventJob } from './queues.js';
-import type { SeenScope } from './seen-keys.js';
-import { SeenMarkers } from './seen-markers.js';
+
+export type { JobOutcome } from './job-delivery.js';
 
 /** What `connectionListener` gets: the seed's `{ id, token, status }`, plus the full session event. */
 export type ConnectionListenerEvent = SessionEvent;
-
-/** A handler may be synchronous or return a Promise; a throw or a rejection fails the job, which is retried. */
-type Handler<T> = (value: T) => unknown;
 
 export interface IoSessionWorkerOptions {
   /**
@@ -35,17 +35,22 @@ export interface IoSessionWorkerOptions {
   prefix?: string;
   /** Called once per delivered message (the seed's `onMessageDelivered`, plus delivery details). */
   onMessageDelivered?: Handler<Receipt>;
-  /** Called with the receipts of one job (nodes batch up to 500), each receipt once. */
+  /** Called with the receipts of one job (one acknowledgement batch of a node, up to 500), once per job. */
   onReceipts?: Handler<Receipt[]>;
   /** Called once per session start (`status: 1`) and end (`status: 0`), as the seed's `connectionListener`. */
   connectionListener?: Handler<ConnectionListenerEvent>;
-  /** Called with session events, each once; the events of jobs that run at once are grouped into one call. */
+  /** Called with session events, each job's once; the events of jobs that run at once are grouped into one call. */
   onSessionEvents?: Handler<SessionEvent[]>;
   /** `receipts` jobs processed at once. Default `workerDefaults.concurrency`. */
   concurrency?: number;
   /** `session-events` jobs processed at once (one event each; this bounds an `onSessionEvents` batch). Default `workerDefaults.eventsConcurrency`. */
   eventsConcurrency?: number;
-  /** How long an item handed to a handler is remembered, so that no job hands it over again. Default `workerDefaults.dedupeTtlMs`. */
+  /**
+   * How long a job whose handler resolved is remembered when its run could not record it completed (the worker
+   * died in between), so that the job's next run hands nothing over again. At least twice `lockDurationMs`
+   * (a dead worker's jobs run again after one to two lock durations). A completed job's markers are deleted at
+   * once: this bounds only what a crash leaves behind. Default `workerDefaults.dedupeTtlMs`.
+   */
   dedupeTtlMs?: number;
   /**
    * Lock of a running job, renewed while it runs. When a worker process dies, its jobs run again after one
@@ -56,16 +61,6 @@ export interface IoSessionWorkerOptions {
   maxStalledCount?: number;
   /** Lifecycle at info, job failures at warn, per-job details at debug. Default: silent. */
   logger?: Logger;
-}
-
-/** How one job went. */
-export interface JobOutcome {
-  queue: string;
-  jobId: string;
-  /** Distinct items in the job. */
-  items: number;
-  /** Items handed to a handler by this run; the others had been handed over already (or by another job). */
-  handed: number;
 }
 
 /** A failed run of a job. */
@@ -81,29 +76,13 @@ export interface JobFailure {
 
 /** Typed events of an {@link IoSessionWorker}. */
 export interface IoSessionWorkerEvents {
-  /** A job's items reached the handlers (or had reached them before). */
+  /** A job's items reached the handlers (or had reached them in an earlier run of the job). */
   completed: [JobOutcome];
   /** A handler threw or a job was malformed; see `final`. */
   failed: [JobFailure];
   /** Redis or BullMQ trouble outside a job (reconnects are automatic). Emitted only when someone listens. */
   error: [Error];
 }
-
-/** A per-item handler, with the seen markers in front of it. */
-interface EachStage<T> {
-  scope: SeenScope;
-  each: Handler<T>;
-  batch?: undefined;
-}
-
-/** A batch handler, with the seen markers in front of it. */
-interface BatchStage<T> {
-  scope: SeenScope;
-  batch: (items: T[]) => unknown;
-  each?: undefined;
-}
-
-type Stage<T> = EachStage<T> | BatchStage<T>;
 
 type ResolvedOptions = Required<Omit<IoSessionWorkerOptions, keyof Handlers>> & Handlers;
 type Handlers = Pick<
@@ -120,6 +99,8 @@ const countedOptions = [
   'maxStalledCount',
 ] as const;
 
+const scopesOf = <T>(stages: Stage<T>[]): HandlerScope[] => stages.map((s) => s.scope);
+
 /** The one place where options meet their defaults. */
 function resolveOptions(options: IoSessionWorkerOptions): ResolvedOptions {
   const resolved = {
@@ -135,13 +116,28 @@ function resolveOptions(options: IoSessionWorkerOptions): ResolvedOptions {
     if (!Number.isSafeInteger(value) || value < least)
       throw new RangeError(`createWorker option ${name} must be a whole number ≥ ${least}, got ${value}`);
   }
+  if (resolved.dedupeTtlMs < 2 * resolved.lockDurationMs)
+    throw new RangeError(
+      `createWorker option dedupeTtlMs must be at least twice lockDurationMs (${2 * resolved.lockDurationMs}), ` +
+        `got ${resolved.dedupeTtlMs}`,
+    );
   return resolved;
 }
 
 /**
- * Starts a worker that consumes the `receipts` and `session-events` queues of an io-session cluster and
- * hands each receipt and each session event to the app's handlers, once per handler (CONTRACT.md §6).
- * A queue is consumed only when a handler for it is given.
+ * Starts a worker that consumes the `receipts` and `session-events` queues of an io-session cluster and hands
+ * each job's items to the app's handlers, once per job and handler (CONTRACT.md §6). A queue is consumed only
+ * when a handler for it is given.
+ *
+ * What is guaranteed: each job's items reach each handler once. A job that BullMQ runs again — its worker died
+ * after the handler resolved but before the job was recorded completed, it stalled, or a handler threw and it
+ * is retried — hands over only what had not reached that handler: a per-item handler that threw on item k gets
+ * items k… on the retry; two runs of one job never hand its items over at the same time. Nodes put each receipt
+ * in one `receipts` job and each session event in one `session-events` job; the same receipt comes in a second
+ * job only when a node relays it again more than 10 minutes (the queues' dedupe window) after its first relay.
+ * What stays at-least-once: a process that dies inside a handler call hands that call's items over again (a
+ * per-item handler: the job's items it had been given), and so does a job run again more than `dedupeTtlMs`
+ * after its handler resolved. Handlers and webhook receivers dedupe by `id` (session events by `type` + `sid`).
  *
  * @example
  * ```ts
@@ -159,17 +155,19 @@ export function createWorker(options: IoSessionWorkerOptions): IoSessionWorker {
 }
 
 /**
- * BullMQ is at-least-once: a job runs again when its worker dies, and nodes may relay the same receipt in
- * two jobs. Seen markers in Redis (see {@link SeenMarkers}) make the handlers see each item once; only an
- * item whose handler resolved but whose marker was not yet written when the process died is handed over
- * again. A handler that throws fails the job; BullMQ retries it with the `capped` backoff, and the items
- * handed over before the throw are skipped on the retry.
+ * The worker {@link createWorker} starts. BullMQ is at-least-once: a job runs again when its worker dies or it
+ * stalls. One dedupe marker per job and handler (see {@link JobMarkers}: claimed by the run before it calls
+ * the handler, `done` once the handler resolved, deleted when the job completed) and the counts of items
+ * handed over, kept in the job's progress when a handler throws, make each job's items reach each handler
+ * once. Markers exist only for jobs in flight: Redis holds no dedupe state per receipt. A handler that throws
+ * fails the job; BullMQ retries it with the `capped` backoff.
  */
 export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
   /** The key prefix the worker works for. */
   readonly prefix: string;
   readonly #redis: RedisClient;
-  readonly #seen: SeenMarkers;
+  readonly #markers: JobMarkers;
+  readonly #delivery: JobDelivery;
   readonly #logger: Logger;
   readonly #workers: Worker[] = [];
   readonly #options: ResolvedOptions;
@@ -189,14 +187,23 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
       );
     this.#redis = openRedis(o.connection, { connectionName: 'ios-worker', maxRetriesPerRequest: null });
     this.#redis.on('error', (err: Error) => this.#trouble(err));
-    this.#seen = new SeenMarkers(this.#redis, o.prefix, o.dedupeTtlMs);
+    this.#markers = new JobMarkers(this.#redis, o.prefix, {
+      ttlMs: o.dedupeTtlMs,
+      leaseMs: o.lockDurationMs,
+      onError: (err) => this.#trouble(err),
+    });
+    this.#delivery = new JobDelivery(this.#markers, this.#logger);
     if (receiptStages.length > 0)
-      this.#consume<ReceiptsJob>(QueueName.receipts, o.concurrency, (job) =>
-        this.#deliver(job, receiptsOf(job), (r) => r.id, receiptStages),
+      this.#consume<ReceiptsJob>(QueueName.receipts, o.concurrency, scopesOf(receiptStages), (job, token) =>
+        this.#delivery.run({ job, token, items: receiptsOf(job), idOf: (r) => r.id, stages: receiptStages }),
       );
     if (eventStages.length > 0)
-      this.#consume<SessionEventJob>(QueueName.sessionEvents, o.eventsConcurrency, (job) =>
-        this.#deliver(job, [eventOf(job)], eventIdOf, eventStages),
+      this.#consume<SessionEventJob>(
+        QueueName.sessionEvents,
+        o.eventsConcurrency,
+        scopesOf(eventStages),
+        (job, token) =>
+          this.#delivery.run({ job, token, items: [eventOf(job)], idOf: eventIdOf, stages: eventStages }),
       );
   }
 
@@ -214,6 +221,7 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await Promise.all(this.#workers.map((w) => w.close()));
+      this.#markers.stop();
       await this.#redis.quit().catch(() => this.#redis.disconnect());
       this.#logger.info({ prefix: this.prefix }, 'io-session worker closed');
     })();
@@ -237,7 +245,12 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
     return stages;
   }
 
-  #consume<D>(name: string, concurrency: number, process: (job: Job<D>) => Promise<JobOutcome>): void {
+  #consume<D>(
+    name: string,
+    concurrency: number,
+    scopes: HandlerScope[],
+    process: (job: Job<D>, token: string | undefined) => Promise<JobOutcome>,
+  ): void {
     const { lockDurationMs, maxStalledCount } = this.#options;
     const worker = new Worker<D, JobOutcome>(name, process, {
       connection: this.#redis,
@@ -248,8 +261,11 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
       maxStalledCount,
       settings: { backoffStrategy },
     });
-    worker.on('completed', (_job, outcome) => this.emit('completed', outcome));
-    worker.on('failed', (job, error) => this.#failed(name, job, error));
+    worker.on('completed', (job, outcome) => {
+      this.#forget(scopes, job.id);
+      this.emit('completed', outcome);
+    });
+    worker.on('failed', (job, error) => this.#failed({ queue: name, scopes, job, error }));
     worker.on('error', (err) => this.#trouble(err));
     worker.on('ready', () =>
       this.#logger.info({ queue: name, prefix: this.prefix }, 'io-session worker ready'),
@@ -257,71 +273,13 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
     this.#workers.push(worker);
   }
 
-  async #deliver<T>(
-    job: Job,
-    items: T[],
-    idOf: (item: T) => string,
-    stages: Stage<T>[],
-  ): Promise<JobOutcome> {
-    const owner = `${job.queueName}/${job.id ?? ''}`;
-    const distinct = new Set(items.map(idOf)).size;
-    let handed = 0;
-    for (const stage of stages) {
-      const claim = await this.#seen.claim(stage.scope, owner, items, idOf);
-      handed = Math.max(handed, claim.claimed.length);
-      this.#logger.debug(
-        {
-          queue: job.queueName,
-          jobId: job.id,
-          handler: stage.scope,
-          ...claim,
-          claimed: claim.claimed.length,
-        },
-        'job claimed',
-      );
-      if (claim.claimed.length === 0) continue;
-      const done = new Set<string>();
-      try {
-        if (stage.batch) {
-          await stage.batch(claim.claimed);
-          await Promise.all(claim.claimed.map((item) => this.#markDone(stage.scope, idOf(item), done)));
-        } else {
-          await this.#each(stage, claim.claimed, idOf, done);
-        }
-      } catch (error) {
-        const open = claim.claimed.map(idOf).filter((id) => !done.has(id));
-        await this.#seen.release(stage.scope, owner, open).catch(() => undefined);
-        throw error;
-      }
-    }
-    return { queue: job.queueName, jobId: job.id ?? '', items: distinct, handed };
+  /** A job completed (or failed for good): its markers go, so that they are bounded by the jobs in flight. */
+  #forget(scopes: HandlerScope[], jobId: string | undefined): void {
+    if (jobId !== undefined) this.#markers.forget(scopes, jobId).catch((err: Error) => this.#trouble(err));
   }
 
-  /** Hands items over one by one; each marker is written as soon as its handler resolved. */
-  async #each<T>(
-    stage: EachStage<T>,
-    items: T[],
-    idOf: (item: T) => string,
-    done: Set<string>,
-  ): Promise<void> {
-    const marks: Promise<void>[] = [];
-    try {
-      for (const item of items) {
-        await stage.each(item);
-        marks.push(this.#markDone(stage.scope, idOf(item), done));
-      }
-    } finally {
-      await Promise.allSettled(marks);
-    }
-    await Promise.all(marks);
-  }
-
-  async #markDone(scope: SeenScope, id: string, done: Set<string>): Promise<void> {
-    await this.#seen.markDone(scope, id);
-    done.add(id);
-  }
-
-  #failed(queue: string, job: Job | undefined, error: Error): void {
+  #failed(input: { queue: string; scopes: HandlerScope[]; job: Job | undefined; error: Error }): void {
+    const { queue, job, error } = input;
     const failure: JobFailure = {
       queue,
       jobId: job?.id ?? '',
@@ -329,6 +287,10 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
       error,
       final: !job || Boolean(job.finishedOn),
     };
+    // BullMQ recorded the failure (and the run wrote the job's progress before): the retry may claim at once.
+    if (failure.final) this.#forget(input.scopes, job?.id);
+    else if (job?.id && job.token)
+      this.#markers.release(input.scopes, job.id, job.token).catch((err: Error) => this.#trouble(err));
     const fields = { queue, jobId: failure.jobId, attemptsMade: failure.attemptsMade, err: error.message };
     if (failure.final) this.#logger.error(fields, 'job failed for good: it stays in the failed set');
     else this.#logger.warn(fields, 'job failed; retrying with backoff');
