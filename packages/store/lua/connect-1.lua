@@ -8,13 +8,13 @@
   ARGV[6] id for a new session   ARGV[7] status retention ms   ARGV[8] status slot ms   ARGV[9] page size
   ARGV[10] most pending fields one call looks at
 
-  Result: { code, sid, data or '', seq, more, endedSid, endedSocketId, endedEntry, startedEntry, prevSid,
+  Result: { code, sid, data or '', seq, next, endedSid, endedSocketId, endedEntry, startedEntry, prevSid,
             then per pending message: seq, id, ts, data }
     code 0 joined the live session (a running grace is cancelled); 1 started a new session; 2 the previous
     lifetime's grace had run out before any sweeper ended it: ended it, started a new one; 3 this socket was
     already registered (a replayed or retried call): nothing changes, the answer is the same.
     seq: the session's last push sequence; the pending messages (oldest first, one page) have seq <= it.
-    more: 1 when pending messages beyond the page remain (read-pending, from the last one's seq + 1).
+    next: where the rest of the inbox starts (read-pending from there); seq + 1 when the page holds all of it.
   Side effects: `session.started` (for code 2 after `session.ended`) in the outbox; expired messages met are dropped.
 ]]
 --- @include "now"
@@ -86,7 +86,7 @@ if lo > rt.lo then
   redis.call('HSET', tag .. ':rt', token, rtFormat(rt))
 end
 local sid, data = unpack(redis.call('HMGET', k.session, 'sid', 'd'))
-local result = { code, sid, data or '', rt.seq, (nextSeq <= rt.seq) and 1 or 0, ended[1], ended[2], ended[3],
+local result = { code, sid, data or '', rt.seq, nextSeq, ended[1], ended[2], ended[3],
                  startedEntry, prevSid }
 for _, m in ipairs(live) do
   result[#result + 1] = m[1]

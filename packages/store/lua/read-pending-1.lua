@@ -6,8 +6,9 @@
   ARGV[1] bucket tag   ARGV[2] token   ARGV[3] first seq wanted   ARGV[4] page size   ARGV[5] most fields to look at
   ARGV[6] status retention ms   ARGV[7] slot ms
 
-  Result: { seq, more, then per message: seq, id, ts, data } (seq: the session's last push sequence);
-          { -1 } when the session has ended
+  Result: { seq, next, then per message: seq, id, ts, data } (seq: the session's last push sequence; next: where
+          the next page starts, seq + 1 when none is left — a page may hold fewer messages than asked, or none, when
+          it met many settled ones); { -1 } when the session has ended
 ]]
 --- @include "now"
 --- @include "route"
@@ -28,7 +29,7 @@ end
 local rt = rtParse(v)
 local live, nextSeq = inboxRead(tag, token, { from = math.max(from, rt.lo), to = rt.seq, limit = limit,
                                                scanMax = scanMax }, nowMs(), r)
-local result = { rt.seq, (nextSeq <= rt.seq) and 1 or 0 }
+local result = { rt.seq, nextSeq }
 for _, m in ipairs(live) do
   result[#result + 1] = m[1]
   result[#result + 1] = m[3]

@@ -61,7 +61,7 @@ export class Registration {
       state.sid = result.sid;
       // A routed logout of this lifetime may have overtaken the registration's answer.
       if (entry.ended.has(result.sid)) state.loggedOut = true;
-      state.first = { seq: result.seq, pending: result.pending, more: result.more };
+      state.first = { seq: result.seq, pending: result.pending, next: result.next };
       state.sender.expect(result.seq);
       this.o.holding.registered(entry, result.sid, result.seq);
       this.o.publish(result.events);

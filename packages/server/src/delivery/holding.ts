@@ -110,16 +110,17 @@ export class Holding {
     if (entry.fetching || entry.seq < 0) return;
     entry.fetching = true;
     try {
-      for (;;) {
-        const page = await this.o.store.inbox.read(entry.token, entry.seq + 1);
+      for (let from = entry.seq + 1; ;) {
+        const page = await this.o.store.inbox.read(entry.token, from);
         if (!page || this.o.local.get(entry.token) !== entry) return;
         for (const m of page.pending) if (m.seq > entry.seq) this.#deliver(entry, sized(m));
-        if (!page.more) {
+        if (page.next > page.seq) {
           // What is not pending between the node's seq and the session's last one was settled meanwhile.
           entry.seq = Math.max(entry.seq, page.seq);
           this.#drain(entry);
           return;
         }
+        from = page.next;
       }
     } catch (err) {
       this.o.onError(err);

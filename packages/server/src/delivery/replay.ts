@@ -7,7 +7,8 @@ export interface FirstPage {
   /** The session's last push sequence when the connection registered. */
   seq: number;
   pending: PendingMessage[];
-  more: boolean;
+  /** Where the rest of the inbox starts; `seq + 1` when the page holds all of it. */
+  next: number;
 }
 
 /**
@@ -21,22 +22,14 @@ export async function replayInbox(
   sender: Sender,
   first: FirstPage,
 ): Promise<void> {
-  let last = 0;
   try {
-    for (const m of first.pending) {
-      sender.replayed(sized(m));
-      last = m.seq;
-    }
-    for (let more = first.more; more && last < first.seq;) {
+    for (const m of first.pending) sender.replayed(sized(m));
+    for (let from = first.next; from <= first.seq;) {
       await sender.whenLow();
-      const page = await store.inbox.read(token, last + 1);
-      if (!page || page.pending.length === 0) return;
-      for (const m of page.pending) {
-        if (m.seq > first.seq) return;
-        sender.replayed(sized(m));
-        last = m.seq;
-      }
-      more = page.more;
+      const page = await store.inbox.read(token, from);
+      if (!page) return;
+      for (const m of page.pending) if (m.seq <= first.seq) sender.replayed(sized(m));
+      from = page.next;
     }
   } finally {
     sender.endReplay();

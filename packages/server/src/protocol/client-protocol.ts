@@ -95,7 +95,7 @@ export class ClientProtocol {
     }
     void socket.join(PROTOCOL_ROOMS[state.protocol]);
     state.sender.start();
-    const first = state.first ?? { seq: 0, pending: [], more: false };
+    const first = state.first ?? { seq: 0, pending: [], next: 1 };
     state.first = undefined;
     replayInbox(this.o.store, state.token, state.sender, first).catch((err: unknown) =>
       this.o.logger.warn({ err, token: state.token }, 'inbox replay stopped; the next connection replays it'),

@@ -8,13 +8,14 @@ export class Inbox {
 
   /**
    * Pending messages of `token` with seq ≥ `from`, oldest first, one page. @returns null when the session ended;
-   * `seq` is the session's last push sequence, `more` says whether pending messages beyond the page remain.
+   * `seq` is the session's last push sequence, `next` where the next page starts (`seq + 1`: nothing left). A page
+   * may hold fewer messages than asked, or none, when it met many settled ones: read on from `next`.
    */
   read(
     token: string,
     from: number,
     page: number = storeDefaults.replayPage,
-  ): Promise<{ seq: number; more: boolean; pending: PendingMessage[] } | null> {
+  ): Promise<{ seq: number; next: number; pending: PendingMessage[] } | null> {
     const k = this.ctx.keys.session(token);
     const scan = storeDefaults.inboxSpanFactor * this.ctx.maxPending;
     return this.ctx.scripts.readPending(k, { token, from, page, scan }, this.ctx.status);

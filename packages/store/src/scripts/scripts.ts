@@ -19,8 +19,8 @@ export interface ConnectReply {
   data: string;
   /** The session's last push sequence. */
   seq: number;
-  /** Pending messages beyond this page remain. */
-  more: boolean;
+  /** Where the rest of the inbox starts; `seq + 1` when this page holds all of it. */
+  next: number;
   ended: { sid: string; socketId: string; entry: string };
   startedEntry: string;
   prevSid: string;
@@ -124,7 +124,7 @@ export class Scripts {
       sid: String(r[1]),
       data: String(r[2]),
       seq: Number(r[3]),
-      more: Number(r[4]) === 1,
+      next: Number(r[4]),
       ended: { sid: String(r[5]), socketId: String(r[6]), entry: String(r[7]) },
       startedEntry: String(r[8]),
       prevSid: String(r[9]),
@@ -189,12 +189,12 @@ export class Scripts {
     return { sid, lastSocketId, entry, holders };
   }
 
-  /** @returns the session's last seq and a page of its pending messages from `from` on; null when it ended. */
+  /** @returns the session's last seq, a page of its pending messages from `from` on and where the next page starts. */
   async readPending(
     k: { route: string; tag: string },
     a: { token: string; from: number; page: number; scan: number },
     s: StatusArgs,
-  ): Promise<{ seq: number; more: boolean; pending: PendingMessage[] } | null> {
+  ): Promise<{ seq: number; next: number; pending: PendingMessage[] } | null> {
     const r = await this.#run<Reply>(
       'iosReadPending',
       k.route,
@@ -207,7 +207,7 @@ export class Scripts {
       s.slotMs,
     );
     if (Number(r[0]) < 0) return null;
-    return { seq: Number(r[0]), more: Number(r[1]) === 1, pending: pendingFrom(r, 2) };
+    return { seq: Number(r[0]), next: Number(r[1]), pending: pendingFrom(r, 2) };
   }
 
   /**

@@ -30,8 +30,8 @@ export interface ConnectResult {
   seq: number;
   /** The first page of messages waiting for an acknowledgement, oldest first: send them to the new connection. */
   pending: PendingMessage[];
-  /** Pending messages beyond this page remain (read them with `inbox.read`, from the last one's seq + 1). */
-  more: boolean;
+  /** Where the rest of the inbox starts (`inbox.read` from there); `seq + 1` when the page holds all of it. */
+  next: number;
   /** The socket had already been registered (a replayed call): nothing changed, the same answer. */
   duplicate: boolean;
 }
@@ -94,7 +94,7 @@ export class Sessions {
       data: parseJson(reply.data),
       seq: reply.seq,
       pending: reply.pending,
-      more: reply.more,
+      next: reply.next,
       duplicate: reply.code === 3,
     };
   }
