@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { api, connectClient, nextEvent } from '../helpers/clients.js';
 import { runCli, startNode, TEST_API_KEY } from '../helpers/node-process.js';
 import { uniquePrefix } from '../helpers/prefix.js';
-import { dropPrefixAfterwards, SHARED_REDIS_URL } from '../helpers/redis-client.js';
+import { dropPrefixAfterwards, redisClient, SHARED_REDIS_URL } from '../helpers/redis-client.js';
+import { startRedis } from '../helpers/redis-server.js';
 import { getSession, sessionWhere } from '../helpers/sessions-api.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -159,20 +160,50 @@ describe('the node command', () => {
     expect(stderr + stdout).not.toContain(secret);
   });
 
-  it('refuses to join a cluster that uses another bucket count', async () => {
+  it('refuses to join a cluster that uses another bucket count: exit 2, one line naming BUCKETS', async () => {
     const prefix = uniquePrefix('buckets');
     dropPrefixAfterwards(prefix);
-    await startNode({ redisUrl: SHARED_REDIS_URL, prefix, env: { BUCKETS: '64' } });
+    await startNode({ redisUrl: SHARED_REDIS_URL, prefix, env: { BUCKETS: '4' } });
     const { code, stderr } = await runCli(['node'], {
       REDIS_URL: SHARED_REDIS_URL,
       KEY_PREFIX: prefix,
       PORT: '0',
-      BUCKETS: '32',
+      BUCKETS: '2',
       LOG_LEVEL: 'warn',
     });
-    expect(code).not.toBe(0);
-    expect(code).not.toBeNull();
-    expect(stderr).toMatch(/bucket/i);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^io-session: invalid configuration: .*BUCKETS/);
+  });
+
+  it('refuses the data of another layout (io-session 0.1 under the same prefix): exit 2, one line', async () => {
+    const prefix = uniquePrefix('layout1');
+    dropPrefixAfterwards(prefix);
+    // what io-session 0.1 wrote: the bucket count, and no layout version
+    await redisClient(SHARED_REDIS_URL).hset(`${prefix}:{${prefix}.meta}:config`, 'buckets', 64);
+    const { code, stderr } = await runCli(['node'], {
+      REDIS_URL: SHARED_REDIS_URL,
+      KEY_PREFIX: prefix,
+      PORT: '0',
+    });
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/layout 1.*layout 2/);
+  });
+
+  it('a Redis that lost its data cannot let two layouts mix: the node that finds the other layout stops, exit 2', async () => {
+    const redis = await startRedis();
+    const prefix = uniquePrefix('lostdata');
+    const env = { HEARTBEAT_MS: '100', HEARTBEAT_TTL_MS: '5000' };
+    const first = await startNode({ redisUrl: redis.url, prefix, env: { ...env, BUCKETS: '2' } });
+    // While the first node is stopped, Redis loses its data and a node with another bucket count starts.
+    process.kill(first.proc.pid!, 'SIGSTOP');
+    await redisClient(redis.url).flushall();
+    const second = await startNode({ redisUrl: redis.url, prefix, env: { ...env, BUCKETS: '4' } });
+    process.kill(first.proc.pid!, 'SIGCONT');
+    expect(await first.exited).toBe(2);
+    expect(first.output()).toMatch(/invalid configuration: .*BUCKETS/);
+    expect(await fetch(`${second.url}/readyz`).then((r) => r.status)).toBe(200);
   });
 
   it('exits 2 naming AUTH_SECRET when AUTH=jwt has no secret', async () => {

@@ -1,3 +1,5 @@
+/// <reference path="../../packages/store/src/types/cluster-key-slot.d.ts" />
+import calculateSlot from 'cluster-key-slot';
 import { bucketOf, fnv1a, Keys } from '@io-session/store';
 import { describe, expect, it } from 'vitest';
 
@@ -32,7 +34,7 @@ describe('Keys', () => {
 
   it('puts every key of a session in the hash slot of its bucket', () => {
     const k = keys.session('alice');
-    const tag = `{pre.${k.bucket}}`;
+    const tag = k.tag.slice('pre:'.length);
     const all = [
       k.session,
       k.graceMarker,
@@ -62,17 +64,31 @@ describe('Keys', () => {
     expect(keys.parseGraceMarker(k.session)).toBeUndefined();
     expect(keys.parseGraceMarker(new Keys('other', 16).session('bob').graceMarker)).toBeUndefined();
     expect(
-      keys.parseGraceMarker(new Keys('pre', 64).session('x').graceMarker.replace(/\{pre\.\d+\}/, '{pre.40}')),
+      keys.parseGraceMarker(
+        new Keys('pre', 64).session('x').graceMarker.replace(/\{pre\.[\d~]+\}/, '{pre.40}'),
+      ),
     ).toBeUndefined();
     expect(keys.parseGraceMarker('pre:{pre.abc}:g:x')).toBeUndefined();
     expect(keys.parseGraceMarker('pre:{pre.-1}:g:x')).toBeUndefined();
     expect(keys.parseGraceMarker('')).toBeUndefined();
   });
 
+  it('chooses bucket tags that cover the slot space evenly (so buckets spread over primaries as slots do)', () => {
+    for (const buckets of [3, 8, 16, 64]) {
+      const k = new Keys('ios', buckets);
+      for (let b = 0; b < buckets; b++) {
+        const slot = calculateSlot(k.bucket(b).tag);
+        expect(slot).toBeGreaterThanOrEqual(Math.floor((b * 16384) / buckets));
+        expect(slot).toBeLessThan(Math.floor(((b + 1) * 16384) / buckets));
+        expect(k.parseGraceMarker(k.session(`x${b}`).graceMarker)).toBe(k.bucketOf(`x${b}`));
+      }
+    }
+  });
+
   it('refuses a bucket out of range', () => {
     expect(() => keys.bucket(16)).toThrow(RangeError);
     expect(() => keys.bucket(-1)).toThrow(RangeError);
-    expect(keys.bucket(15).tag).toBe('pre:{pre.15}');
+    expect(keys.bucket(15).tag).toMatch(/^pre:\{pre\.15(~\d+)?\}$/);
   });
 
   it('keeps node and cluster keys out of the session buckets and hash-tags the queue prefix', () => {

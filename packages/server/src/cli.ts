@@ -69,6 +69,11 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  // A layout that does not match the cluster's is a configuration error: one line, exit 2.
+  if (err instanceof Error && err.name === 'LayoutError') {
+    process.stderr.write(`io-session: invalid configuration: ${err.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`io-session: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -27,4 +27,9 @@ export interface SessionHandlerEvents {
   clientData: [ClientDataEvent];
   /** Full lifecycle events (with the session id and the end reason). */
   session: [SessionEvent];
+  /**
+   * The node cannot go on: the cluster's Redis came to hold another layout (another BUCKETS after Redis lost its
+   * data and another node started first). The node has stopped serving; `io-session node` exits 2.
+   */
+  fatal: [Error];
 }

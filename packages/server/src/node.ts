@@ -99,6 +99,10 @@ function handlerOptions(config: Config, logger: Logger): SessionHandlerOptions {
  */
 export async function runNodeCommand(config: Config): Promise<void> {
   const node = await startNode(config);
+  node.handler.on('fatal', (err) => {
+    process.stderr.write(`io-session: invalid configuration: ${err.message}\n`);
+    void node.shutdown(0).finally(() => process.exit(2));
+  });
   installProcessGuards({
     logger: node.logger,
     count: (where) => node.handler.metrics.unexpectedErrors.inc({ where }),

@@ -48,7 +48,7 @@ export interface SessionHandlerOptions {
   sweepIntervalMs?: number;
   /** Keyspace notifications as a fast path for grace ends. Default `storeDefaults.notifications`. */
   keyspaceNotifications?: NotificationMode;
-  /** Hash-tagged buckets sessions are spread over; the same on every node. Default `storeDefaults.buckets`. */
+  /** Hash-tagged buckets sessions are spread over; the same on every node. Default `storeDefaults.buckets` (single Redis) or `clusterBuckets` (Redis Cluster). */
   buckets?: number;
   /** Replicas that must have a push (Redis `WAIT`) before it counts as stored. Default `storeDefaults.replicaAcks` (see README: failover). */
   replicaAcks?: number;
@@ -67,7 +67,9 @@ export interface SessionHandlerOptions {
 }
 
 /** The options with every default filled in. */
-export type ResolvedOptions = Required<Omit<SessionHandlerOptions, 'auth'>> & {
+export type ResolvedOptions = Required<Omit<SessionHandlerOptions, 'auth' | 'buckets'>> & {
+  /** Unset: the store's default for the kind of Redis (`storeDefaults.buckets` / `clusterBuckets`). */
+  buckets?: number;
   auth: NonNullable<SessionHandlerOptions['auth']>;
 };
 
@@ -92,7 +94,6 @@ export function resolveOptions(options: SessionHandlerOptions): ResolvedOptions 
     heartbeatTtlMs: storeDefaults.heartbeatTtlMs,
     sweepIntervalMs: storeDefaults.sweepIntervalMs,
     keyspaceNotifications: storeDefaults.notifications,
-    buckets: storeDefaults.buckets,
     replicaAcks: storeDefaults.replicaAcks,
     keepCompletedJobs: handlerDefaults.keepCompletedJobs,
     maxPendingPerSession: storeDefaults.maxPendingPerSession,

@@ -5,8 +5,14 @@
 export const storeDefaults = {
   /** Prefix of every Redis key (and, hash-tagged, of the BullMQ queues). */
   prefix: 'ios',
-  /** Hash-tagged buckets sessions are spread over; every node of a cluster must agree (checked at start). */
-  buckets: 64,
+  /**
+   * Hash-tagged buckets sessions are spread over on a single Redis; every node must agree (checked at start and
+   * with every heartbeat). One bucket lets a script call carry the most messages: buckets only matter to spread a
+   * Redis Cluster's slots.
+   */
+  buckets: 1,
+  /** The same on a Redis Cluster: enough for the buckets to spread over the primaries (a few per primary). */
+  clusterBuckets: 16,
   /** How long a delivered or expired message's status stays queryable, in ms. */
   statusRetentionMs: 600_000,
   /** Replicas that must have a push before it counts as stored (Redis `WAIT`); 0 = the primary alone. */

@@ -30,3 +30,17 @@ const messages: Record<StoreErrorCode, string> = {
 export function storeError(code: StoreErrorCode): StoreError {
   return new StoreError(code, messages[code]);
 }
+
+/**
+ * The cluster's Redis holds another layout than this node would use (another BUCKETS, or the data of another
+ * io-session version): nodes of two layouts must never mix. `variable` names the setting to change.
+ */
+export class LayoutError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LayoutError';
+  }
+}

@@ -1,5 +1,5 @@
 export { storeDefaults, type StoreDefaults } from './defaults.js';
-export { Keys, type BucketKeys, type SessionKeys } from './keys.js';
+export { Keys, bucketTag, type BucketKeys, type SessionKeys } from './keys.js';
 export { bucketOf, fnv1a } from './hash.js';
 export {
   openRedis,
@@ -13,9 +13,9 @@ export {
 } from './redis.js';
 export { defineScripts, loadScript, scriptFiles, type ScriptFile } from './scripts/load.js';
 export { Scripts, type StatusArgs } from './scripts/scripts.js';
-export { StoreError, StoreErrorCode, storeError } from './errors.js';
+export { StoreError, StoreErrorCode, storeError, LayoutError } from './errors.js';
 export { canonicalJson, parseJson } from './json.js';
-export { SessionStore, type SessionStoreOptions } from './session-store.js';
+export { SessionStore, LAYOUT_VERSION, type SessionStoreOptions } from './session-store.js';
 export type { StoreContext } from './context.js';
 export { Sessions, type ConnectInput, type ConnectResult, type EventItem } from './sessions/sessions.js';
 export { SessionReads, nodeIdOf, type SessionPage } from './sessions/reads.js';

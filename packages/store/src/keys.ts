@@ -6,7 +6,7 @@
  * with that bucket's indexes, pending messages and outbox, so that one Lua script changes a session *and* every
  * index that points at it atomically, on a single Redis and on Redis Cluster alike.
  *
- *   <tag> = <prefix>:{<prefix>.<b>}
+ *   <tag> = <prefix>:{<prefix>.<b>[~<n>]}   (bucketTag: the tags cover the slot space evenly)
  *   <tag>:s:<token>     hash    the session (sid, t0, n, g, d, fc, lc, rb, rr and c:<socketId> fields)
  *   <tag>:g:<token>     string  grace marker; its expiry wakes a sweeper early
  *   <tag>:e:<token>     string  tombstone of the last ended lifetime (a minute): replayed logouts, `prev` links
@@ -30,7 +30,28 @@
  * BullMQ builds its own keys under the prefix `{<prefix>}`; the worker's dedupe markers are built in
  * packages/worker/src/seen-keys.ts.
  */
+import calculateSlot from 'cluster-key-slot';
 import { bucketOf } from './hash.js';
+
+const SLOTS = 16384;
+
+/**
+ * The hash tag of bucket `b` of `buckets`: `<prefix>.<b>`, or `<prefix>.<b>~<n>` with the smallest `n` that puts it
+ * in the b-th of `buckets` equal ranges of the 16384 slots. Buckets then cover the slot space evenly, and so spread
+ * over a Redis Cluster's primaries as evenly as its slots do (a plain `<prefix>.<b>` lands where CRC16 puts it).
+ * Deterministic: every node computes the same tags.
+ */
+export function bucketTag(prefix: string, b: number, buckets: number): string {
+  const plain = `${prefix}.${b}`;
+  if (buckets > 256) return plain;
+  const low = Math.floor((b * SLOTS) / buckets);
+  const high = Math.floor(((b + 1) * SLOTS) / buckets);
+  for (let n = 0; ; n++) {
+    const tag = n === 0 ? plain : `${plain}~${n}`;
+    const slot = calculateSlot(tag);
+    if (slot >= low && slot < high) return tag;
+  }
+}
 
 export interface BucketKeys {
   readonly bucket: number;
@@ -60,7 +81,7 @@ export class Keys {
     readonly bucketCount: number,
   ) {
     this.#buckets = Array.from({ length: bucketCount }, (_, bucket) => {
-      const tag = `${prefix}:{${prefix}.${bucket}}`;
+      const tag = `${prefix}:{${bucketTag(prefix, bucket, bucketCount)}}`;
       return {
         bucket,
         tag,
@@ -107,7 +128,10 @@ export class Keys {
     if (!key.startsWith(head)) return undefined;
     const close = key.indexOf('}:g:', head.length);
     if (close < 0) return undefined;
-    const b = Number(key.slice(head.length, close));
+    const inner = key.slice(head.length, close);
+    const tilde = inner.indexOf('~');
+    const b = Number(tilde < 0 ? inner : inner.slice(0, tilde));
+    if (this.#buckets[b]?.tag !== `${this.prefix}:{${this.prefix}.${inner}}`) return undefined;
     return Number.isInteger(b) && b >= 0 && b < this.bucketCount ? b : undefined;
   }
 

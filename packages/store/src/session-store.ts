@@ -1,5 +1,6 @@
 import type { StoreContext } from './context.js';
 import { storeDefaults } from './defaults.js';
+import { LayoutError } from './errors.js';
 import { Keys } from './keys.js';
 import { Acks } from './messages/acks.js';
 import { Inbox } from './messages/inbox.js';
@@ -11,12 +12,18 @@ import { Scripts, type StatusArgs } from './scripts/scripts.js';
 import { SessionReads } from './sessions/reads.js';
 import { Sessions } from './sessions/sessions.js';
 
+/**
+ * Version of the Redis layout (keys and what they hold). 1: io-session 0.1 (per-message hashes and per-token
+ * lists); 2: per-bucket route index, pending and status structures. A node refuses data of another version.
+ */
+export const LAYOUT_VERSION = 2;
+
 export interface SessionStoreOptions {
   /** The client every command goes through (a single Redis or a Cluster). Not closed by the store. */
   redis: RedisClient;
   /** Prefix of every key. Default `storeDefaults.prefix`. */
   prefix?: string;
-  /** Hash-tagged buckets sessions are spread over; the same on every node. Default `storeDefaults.buckets`. */
+  /** Hash-tagged buckets sessions are spread over; the same on every node. Default `storeDefaults.buckets` (`clusterBuckets` on a Redis Cluster). */
   buckets?: number;
   /** How long a delivered or expired message's status stays queryable. Default `storeDefaults.statusRetentionMs`. */
   statusRetentionMs?: number;
@@ -61,7 +68,9 @@ export class SessionStore implements StoreContext {
 
   constructor(options: SessionStoreOptions) {
     this.redis = options.redis;
-    this.keys = new Keys(options.prefix ?? storeDefaults.prefix, options.buckets ?? storeDefaults.buckets);
+    const buckets =
+      options.buckets ?? (isCluster(this.redis) ? storeDefaults.clusterBuckets : storeDefaults.buckets);
+    this.keys = new Keys(options.prefix ?? storeDefaults.prefix, buckets);
     this.clustered = isCluster(this.redis);
     const retentionMs = options.statusRetentionMs ?? storeDefaults.statusRetentionMs;
     this.status = { retentionMs, slotMs: Math.max(1, Math.ceil(retentionMs / 2)) };
@@ -78,14 +87,31 @@ export class SessionStore implements StoreContext {
     this.outbox = new Outbox(this);
   }
 
-  /** Checks that every node of the cluster agrees on the bucket count (the first node to start sets it). */
+  /**
+   * Checks that the cluster's Redis holds this node's layout: the same bucket count, and data of this layout
+   * version. The first node to start writes the record; every heartbeat checks it again, so a Redis that lost its
+   * data cannot let two layouts mix (whoever writes the record first wins, the other node stops).
+   * @throws LayoutError naming BUCKETS, or the layout version to migrate.
+   */
   async verifyLayout(): Promise<void> {
-    await this.redis.hsetnx(this.keys.config, 'buckets', this.keys.bucketCount);
-    const stored = Number(await this.redis.hget(this.keys.config, 'buckets'));
-    if (stored !== this.keys.bucketCount) {
-      throw new Error(
-        `this cluster (key prefix '${this.keys.prefix}') uses ${stored} buckets but this node was started with ` +
-          `${this.keys.bucketCount}: start every node with the same bucket count, or use another KEY_PREFIX`,
+    const { config, bucketCount, prefix } = this.keys;
+    // A record without a layout field was written by layout 1 (io-session 0.1): never claim it as ours.
+    if (!(await this.redis.hexists(config, 'buckets')))
+      await this.redis.hsetnx(config, 'layout', LAYOUT_VERSION);
+    await this.redis.hsetnx(config, 'buckets', bucketCount);
+    const [layout, buckets] = await this.redis.hmget(config, 'layout', 'buckets');
+    if (Number(layout) !== LAYOUT_VERSION) {
+      throw new LayoutError(
+        'KEY_PREFIX',
+        `the data under key prefix '${prefix}' has io-session layout ${layout ?? 1}, this node writes layout ` +
+          `${LAYOUT_VERSION}: nodes of both must not mix — see docs/operating.md "Upgrading", or use another KEY_PREFIX`,
+      );
+    }
+    if (Number(buckets) !== bucketCount) {
+      throw new LayoutError(
+        'BUCKETS',
+        `this cluster (key prefix '${prefix}') uses ${buckets} buckets but this node was started with ` +
+          `${bucketCount}: start every node with the same BUCKETS, or use another KEY_PREFIX`,
       );
     }
   }

@@ -78,6 +78,7 @@ export class NodeRuntime {
       onFenced: () => void closeTransports(io),
       onError: () => this.metrics.backgroundErrors.inc({ loop: 'heartbeat' }),
       report: () => this.report(),
+      onLayoutError: (err) => this.#fatal(err),
     });
     this.queues = openRelayQueues({
       connection: this.clients.bull,
@@ -113,6 +114,15 @@ export class NodeRuntime {
       this.events.emit('connection', { id: event.id, token, status: event.status });
       this.events.emit('session', event);
     }
+  }
+
+  /** The node cannot go on (another layout took the cluster's Redis): stop serving, drop the clients, say so. */
+  #fatal(err: Error): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.logger.error({ err: err.message }, 'stopping: the cluster runs another layout');
+    void closeTransports(this.io);
+    this.events.emit('fatal', err);
   }
 
   /** What this node reports in its heartbeat (`/v1/nodes`). */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BackgroundLoop } from '../background-loop.js';
 import { storeDefaults } from '../defaults.js';
+import { LayoutError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { SessionStore } from '../session-store.js';
 
@@ -21,6 +22,8 @@ export interface NodeRegistryOptions {
   onError?: (error: unknown) => void;
   /** What the node reports in each heartbeat (shown by `/v1/nodes`). */
   report?: () => Record<string, unknown>;
+  /** The layout check of a heartbeat failed: the cluster's Redis holds another layout than this node's. */
+  onLayoutError?: (error: LayoutError) => void;
 }
 
 /**
@@ -68,6 +71,12 @@ export class NodeRegistry {
       },
     );
     this.#first = false;
+    try {
+      await store.verifyLayout();
+    } catch (err) {
+      if (!(err instanceof LayoutError)) throw err;
+      this.options.onLayoutError?.(err);
+    }
     if (alive === 0) {
       this.#logger.error(
         { instance: this.instance },

@@ -1,13 +1,18 @@
 import type { StoreContext } from '../context.js';
 import { storeDefaults } from '../defaults.js';
 import { parseJson } from '../json.js';
-import type { Connection, SessionRecord } from '../types.js';
+import type { Connection, Protocol, SessionRecord } from '../types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 export interface SessionPage {
   sessions: SessionRecord[];
   /** Cursor of the next page, or null after the last one. */
   next: string | null;
+}
+
+/** The protocol a connection field records ("<instance>|<protocol>"). */
+function protocolOf(text: string): Protocol {
+  return text === '3' ? 3 : text === '2' ? 2 : 1;
 }
 
 /** A node instance is `<NODE_ID>~<per-start suffix>`. */
@@ -75,7 +80,7 @@ function parseSession(token: string, h: Record<string, string>): SessionRecord |
       id: field.slice(2),
       instance,
       nodeId: nodeIdOf(instance),
-      protocol: value.slice(bar + 1) === '2' ? 2 : 1,
+      protocol: protocolOf(value.slice(bar + 1)),
     });
   }
   const record: SessionRecord = {
