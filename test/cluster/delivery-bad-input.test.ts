@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { api, type ApiResponse } from '../helpers/clients.js';
+import type { PushJob } from '@io-session/worker';
 import {
   DeliveryClient,
   messageStatus,
   pushAccepted,
+  pushQueue,
   pushViaApi,
   storedMessageKeys,
   type ApiErrorBody,
@@ -101,6 +103,43 @@ describe('bad input to the push API', () => {
       400,
       'bad_request',
     );
+    // data nested deeper than MAX_DEPTH (64) in a small body: 400 naming the field, never a 500
+    const deep = (levels: number): string => `${'['.repeat(levels)}0${']'.repeat(levels)}`;
+    for (const levels of [65, 500]) {
+      const res = await rawPost(node.url, '/v1/push', `{"token":"${token}","data":${deep(levels)}}`);
+      expectError(res, 400, 'bad_request');
+      expect((res.body as ApiErrorBody).error.message).toBe(
+        'data: nested deeper than 64 levels (or circular)',
+      );
+      expectError(await rawPost(node.url, '/v1/broadcast', `{"data":${deep(levels)}}`), 400, 'bad_request');
+    }
+    // a ttlMs out of range names it (the store would have kept the message without an expiry)
+    const ttl = await rawPost(node.url, '/v1/push', `{"token":"${token}","data":1,"ttlMs":1e300}`);
+    expectError(ttl, 400, 'bad_request');
+    expect((ttl.body as ApiErrorBody).error.message).toMatch(/^ttlMs: /);
+    // Fastify's own refusals, in the same shape
+    expectError(
+      await rawPost(node.url, '/v1/push', `{"token":"${token}","data":1}`, 'application/xml'),
+      415,
+      'unsupported_media_type',
+    );
+    expectError(
+      await rawPost(node.url, '/v1/push', '{"__proto__":{"x":1},"token":"t","data":1}'),
+      400,
+      'bad_request',
+    );
+    expectError(await api(node.url, '/v1/sessions/%ZZ', { apiKey: TEST_API_KEY }), 400, 'bad_request');
+    expectError(
+      await api(node.url, `/v1/sessions/${'x'.repeat(1100)}`, { apiKey: TEST_API_KEY }),
+      414,
+      'uri_too_long',
+    );
+    expectError(await api(node.url, `/v1/messages/%E0%A4%A`, { apiKey: TEST_API_KEY }), 400, 'bad_request');
+    const bigHeaders = await fetch(`${node.url}/v1/stats`, { headers: { 'x-filler': 'f'.repeat(20_000) } });
+    expect(bigHeaders.status).toBe(431);
+    expect(await bigHeaders.json()).toEqual({
+      error: { code: 'headers_too_large', message: expect.any(String) },
+    });
     // an unknown message id
     expectError(await messageStatus(node.url, 'no-such-message'), 404, 'not_found');
     expectError(await messageStatus(node.url, '3.AAAAAAAAAAAAAAAA'), 404, 'not_found');
@@ -116,6 +155,89 @@ describe('bad input to the push API', () => {
     const exact = 'z'.repeat(MAX_PAYLOAD_BYTES - 2); // JSON text of a string adds its two quotes
     const atLimit = await pushViaApi(node.url, { token, data: exact });
     expect(atLimit.status, JSON.stringify(atLimit.body)).toBe(202);
+    // and so is data nested exactly MAX_DEPTH levels: it reaches the client
+    const deepest = await pushAccepted(node.url, { token, data: JSON.parse(deep(64)) as unknown });
+    await client.received.waitFor((d) => d.id === deepest);
+    expect(node.proc.exitCode, node.output()).toBeNull();
+    const metrics = await (await fetch(`${node.url}/metrics`)).text();
+    expect(metrics).not.toMatch(/ios_unexpected_errors_total\{[^}]*\} [1-9]/);
+  });
+
+  it('fails a push job that breaks a limit once, naming the field, and stores nothing', async () => {
+    const prefix = uniquePrefix('badjob');
+    dropPrefixAfterwards(prefix);
+    const node = await startNode({
+      redisUrl: SHARED_REDIS_URL,
+      prefix,
+      env: { MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES) },
+    });
+    const redis = redisClient();
+    const { store } = openStore({ prefix, buckets: 64 });
+    const token = 'queued';
+    const client = new DeliveryClient({ token, v2: true });
+    await client.connect(node.url);
+    await sessionWhere(node.url, token, (s) => s.connections.length === 1);
+    const queue = pushQueue(SHARED_REDIS_URL, prefix);
+    const nested = (levels: number): unknown => {
+      let value: unknown = 0;
+      for (let i = 0; i < levels; i++) value = [value];
+      return value;
+    };
+    const message = { token, data: 'fine' };
+    const huge = 'h'.repeat(10 * 1024 * 1024);
+    const jobs: [what: string, data: unknown, reason: RegExp][] = [
+      ['a string', 'hello', /^job data: must be .*got a string$/],
+      ['a number', 42, /^job data: must be .*got a number$/],
+      ['null', null, /^job data: must be .*got null$/],
+      ['10 MB of data', { token, data: huge }, /^data: larger than 1024 bytes of JSON$/],
+      [
+        'data just over MAX_PAYLOAD_BYTES',
+        { token, data: 'o'.repeat(MAX_PAYLOAD_BYTES) },
+        /^data: larger than 1024/,
+      ],
+      ['data nested 2,000 deep (4 KB)', { token, data: nested(2000) }, /^data: nested deeper than 64 levels/],
+      ['ttlMs 1e300', { token, data: 1, ttlMs: 1e300 }, /^ttlMs: /],
+      [
+        'a batch of 20,000',
+        { messages: Array(20_000).fill(message) },
+        /^messages: at most 1000 messages per job \(MAX_BATCH\), got 20000$/,
+      ],
+      [
+        'a batch of 100,000',
+        { messages: Array(100_000).fill(message) },
+        /^messages: at most 1000 .* got 100000$/,
+      ],
+      [
+        'a batch with one bad member',
+        { messages: [message, { token, data: nested(100) }] },
+        /^messages\[1\]\.data: nested deeper/,
+      ],
+      ['a 10 MB broadcast', { broadcast: true, data: huge }, /^data: larger than 1024 bytes of JSON$/],
+      ['a deep broadcast', { broadcast: true, data: nested(2000) }, /^data: nested deeper than 64 levels/],
+    ];
+    const added = await Promise.all(
+      jobs.map(([what, data]) =>
+        queue.add(what, data as PushJob, { attempts: 3, backoff: { type: 'fixed', delay: 100 } }),
+      ),
+    );
+    for (const [i, job] of added.entries()) {
+      const [what, , reason] = jobs[i]!;
+      await waitUntil(async () => (await queue.getJobState(job.id!)) === 'failed', {
+        message: `${what} fails`,
+      });
+      const failed = (await queue.getJob(job.id!))!;
+      expect(failed.attemptsMade, what).toBe(1);
+      expect(failed.failedReason, what).toMatch(reason);
+    }
+    // nothing was stored or sent; the node is up and a good job still goes through
+    expect(await storedMessageKeys(redis, prefix)).toEqual([]);
+    expect((await store.messages.stats()).pushed).toBe(0);
+    expect(client.received.items).toEqual([]);
+    await queue.add('good', { token, data: 'after' });
+    await client.received.waitFor((d) => d.data === 'after');
+    expect(client.received.items.map((d) => d.data)).toEqual(['after']);
+    expect(node.proc.exitCode, node.output()).toBeNull();
+    await client.disconnect();
   });
 
   it('answers 503, never a silent 202, while Redis is down', async () => {

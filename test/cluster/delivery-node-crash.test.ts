@@ -2,14 +2,17 @@ import { describe, expect, it } from 'vitest';
 import {
   DeliveryClient,
   messageStatus,
+  notOnce,
   pushAccepted,
   receiptFence,
+  receiptJobsPerId,
   startReceiptSink,
   type MessageStatusBody,
 } from '../helpers/delivery.js';
 import { startNodes, type NodeProcess } from '../helpers/node-process.js';
 import { uniquePrefix } from '../helpers/prefix.js';
-import { dropPrefixAfterwards, SHARED_REDIS_URL } from '../helpers/redis-client.js';
+import { outboxEntriesAdded } from '../helpers/outbox.js';
+import { dropPrefixAfterwards, redisClient, SHARED_REDIS_URL } from '../helpers/redis-client.js';
 import { SessionEventsQueue } from '../helpers/session-events.js';
 import { sessionWhere } from '../helpers/sessions-api.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -120,6 +123,13 @@ describe('a node SIGKILLed while it holds clients with pending pushes', () => {
     // Nothing lost: every push delivered, one receipt each, from the node that got the ack.
     const all = clients.flatMap((c) => ids.get(c.token)!);
     await sink.log.waitForIds(all, 20_000);
+    // At the source: every session start is one XADD on an outbox, and the receipts of one acknowledgement call
+    // share one (a start per session, then between one and one-per-push receipt entries); each receipt is then
+    // counted once per message at the queue below.
+    const redis = redisClient(SHARED_REDIS_URL);
+    const added = await outboxEntriesAdded(redis, prefix);
+    expect(added, 'starts and receipt batches appended to the outboxes').toBeGreaterThan(clients.length);
+    expect(added).toBeLessThanOrEqual(clients.length + all.length);
     await receiptFence([b.url], sink);
     for (const c of clients) {
       const list = ids.get(c.token)!;
@@ -136,6 +146,17 @@ describe('a node SIGKILLed while it holds clients with pending pushes', () => {
       // exactly what was expected arrived on b: nothing more
       expect(c.received.items.filter((d) => d.conn === 1)).toHaveLength(expected.length);
     }
+
+    // One receipt job per message acknowledged on b, at the queue, not behind the worker's dedupe. Those that
+    // left a before it died may come twice (its relay may have queued them without deleting the entries).
+    const perId = await receiptJobsPerId(redis, prefix);
+    const onB = clients.flatMap((c) => ids.get(c.token)!.slice(ACKED_BEFORE));
+    const onA = clients.flatMap((c) => ids.get(c.token)!.slice(0, ACKED_BEFORE));
+    expect(notOnce(perId, onB), 'receipt jobs per message acknowledged on b, if not one').toEqual([]);
+    expect(
+      onA.filter((id) => !perId.has(id)),
+      'messages acknowledged on a without a receipt job',
+    ).toEqual([]);
 
     // The sessions lived through it: one start each, no end; a's connections were reaped.
     for (const c of clients) {

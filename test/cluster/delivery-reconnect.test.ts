@@ -2,16 +2,18 @@ import { describe, expect, it } from 'vitest';
 import {
   DeliveryClient,
   messageStatus,
+  notOnce,
   pushAccepted,
   pushQueue,
   receiptFence,
+  receiptJobsPerId,
   startReceiptSink,
   type MessageStatusBody,
   type ReceiptSink,
 } from '../helpers/delivery.js';
 import { startNodes, type NodeProcess } from '../helpers/node-process.js';
 import { uniquePrefix } from '../helpers/prefix.js';
-import { dropPrefixAfterwards, SHARED_REDIS_URL } from '../helpers/redis-client.js';
+import { dropPrefixAfterwards, redisClient, SHARED_REDIS_URL } from '../helpers/redis-client.js';
 import { sessionWhere } from '../helpers/sessions-api.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -117,6 +119,9 @@ describe('pushes while a client is between connections', () => {
       await receiptFence([a.url, b.url], sink);
       expect([...sink.log.duplicates()]).toEqual([]);
       expect(client.errors.items).toEqual([]);
+      // and at the source, the receipts jobs (the worker feeding the sink drops a receipt that comes twice)
+      const perId = await receiptJobsPerId(redisClient(SHARED_REDIS_URL), prefix);
+      expect(notOnce(perId, [first, ...ids, last]), 'receipt jobs per message, if not one').toEqual([]);
     },
   );
 
@@ -126,7 +131,7 @@ describe('pushes while a client is between connections', () => {
   ])(
     '$kind: pushes racing a move to the other node are all delivered, first arrivals in push order',
     async ({ v2 }) => {
-      const { a, b, sink } = await cluster(v2 ? 'race2' : 'race1');
+      const { a, b, prefix, sink } = await cluster(v2 ? 'race2' : 'race1');
       const token = v2 ? 'mover-v2' : 'mover-legacy';
       const client = new DeliveryClient({ token, v2 });
       await client.connect(a.url);
@@ -159,6 +164,9 @@ describe('pushes while a client is between connections', () => {
       }
       await receiptFence([a.url, b.url], sink);
       for (const id of ids) expect(sink.log.count(id), id).toBe(1);
+      // and at the source, the receipts jobs: the worker feeding the sink drops a receipt that comes twice
+      const perId = await receiptJobsPerId(redisClient(SHARED_REDIS_URL), prefix);
+      expect(notOnce(perId, ids), 'receipt jobs per message, if not one').toEqual([]);
       console.log(
         `${token}: ${client.received.items.length} arrivals for ${COUNT} pushes over ${client.connections} connections`,
       );

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  bullQueue,
   DeliveryClient,
   mapLimit,
   messageStatus,
+  notOnce,
   pushAccepted,
+  receiptJobsPerId,
   startReceiptSink,
   type MessageStatusBody,
 } from '../helpers/delivery.js';
@@ -27,7 +30,7 @@ describe('pushes across two node processes', () => {
     });
     const [a, b] = nodes as [NodeProcess, NodeProcess];
     const sink = await startReceiptSink({ redisUrl: SHARED_REDIS_URL, prefix });
-    const { store } = openStore({ prefix, buckets: 64 });
+    const { store, redis } = openStore({ prefix, buckets: 64 });
 
     // Even clients are legacy (query token, JSON-string receipts), odd ones v2 (auth, ack callback).
     // Both kinds on both nodes.
@@ -84,6 +87,17 @@ describe('pushes across two node processes', () => {
       await w.client.waitForCount(1);
     }
     await sink.log.waitForIds(witnessIds);
+    // Every receipt a script appended has reached the queue (one that only outbox recovery relays too, once it
+    // is stale), and the worker has run every job: what the webhook and the queue show below is complete.
+    const perId = await receiptJobsPerId(redis, prefix);
+    const receiptsQueue = bullQueue('receipts', SHARED_REDIS_URL, prefix);
+    await waitUntil(
+      async () => {
+        const counts = await receiptsQueue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
+        return Object.values(counts).every((n) => n === 0);
+      },
+      { message: 'every receipts job run' },
+    );
 
     const duplicates = [...sink.log.duplicates()];
     expect(duplicates, `ids with more than one receipt (${sink.mode})`).toEqual([]);
@@ -104,6 +118,12 @@ describe('pushes across two node processes', () => {
     const stats = await store.messages.stats();
     expect(stats).toEqual({ pushed: CLIENTS + 2, delivered: CLIENTS + 2, expired: 0, pending: 0 });
     console.log(`receipt jobs run twice by BullMQ (not a second job): ${sink.rerunJobs.length}`);
+
+    // One receipt per message counted at the source, the receipts jobs the nodes added: the webhook above is fed
+    // by the worker, whose dedupe drops a receipt that comes twice, so it would show one each even then.
+    const wrong = notOnce(perId, [...ids, ...witnessIds]);
+    expect(wrong.slice(0, 5), `${wrong.length} message id(s) without exactly one receipt job`).toEqual([]);
+    expect(perId.size, 'message ids in the receipts queue').toBe(CLIENTS + witnesses.length);
     for (const n of nodes) expect(n.proc.exitCode, n.output()).toBeNull();
   });
 });

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { connectClient, nextEvent } from '../helpers/clients.js';
 import { startNode, startNodes, type NodeOptions, type NodeProcess } from '../helpers/node-process.js';
 import { uniquePrefix } from '../helpers/prefix.js';
-import { dropPrefixAfterwards, SHARED_REDIS_URL } from '../helpers/redis-client.js';
+import { outboxDrained, outboxEntriesAdded } from '../helpers/outbox.js';
+import { dropPrefixAfterwards, redisClient, SHARED_REDIS_URL } from '../helpers/redis-client.js';
 import { SessionEventsQueue } from '../helpers/session-events.js';
 import { sessionGone, sessionWhere, type ApiSession } from '../helpers/sessions-api.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -89,6 +90,23 @@ describe('a node killed with SIGKILL', () => {
       { id: control.get('alive')!.socket.id, nodeId: survivor1.nodeId },
     ]);
     expect(await events.ended('alive')).toEqual([]);
+
+    // Counted where the events are produced: each session start and end is one XADD on a bucket outbox, and
+    // XINFO's entries-added keeps that count after the relay has deleted the entry. Not through the jobs above:
+    // a second end gets the job id of the first and merges into it. Not through the nodes' /metrics
+    // (ios_session_events_total): they count what the scripts returned to a node, so an entry a script appends
+    // without returning it (relayed later by outbox recovery) goes uncounted. Not with MONITOR: it streams the
+    // commands of every client of the shared Redis (all the tests running at once), and needs a connection per
+    // primary on a cluster. The prefix is this test's own, and nothing else writes to its outboxes (no pushes).
+    const tokens = [...doomed, 'alive', 'late'];
+    const redis = redisClient(SHARED_REDIS_URL);
+    expect(await outboxEntriesAdded(redis, prefix), 'session events appended to the outboxes').toBe(
+      tokens.length + doomed.length + 1, // one start each; one end each for the doomed and 'late'
+    );
+    // ... and these are the ones expected: once every entry is relayed (the victim may have died before relaying
+    // its starts: recovery relays them once stale), every session has its start, the ended ones their end.
+    await outboxDrained(redis, prefix);
+    for (const token of tokens) expect(await events.started(token), token).toHaveLength(1);
   });
 
   it('keeps the sessions of clients that come back quickly, to another node or to the restarted node', async () => {

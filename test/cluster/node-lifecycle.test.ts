@@ -126,6 +126,11 @@ describe('the node command', () => {
     ['HEARTBEAT_MS', 'soon'],
     ['MAX_PAYLOAD_BYTES', '1e99'],
     ['LOG_LEVEL', 'loud'],
+    ['JWT_MAX_AGE_S', '0'],
+    ['MAX_CONNECTIONS', '-1'],
+    ['MAX_CONNECTIONS_PER_IP', 'many'],
+    ['MAX_CONNECTIONS_PER_TOKEN', '1.5'],
+    ['TRUST_PROXY', 'maybe'],
   ])('exits 2 with one line naming %s when it is %j', async (variable, value) => {
     const { code, stderr, stdout } = await runCli(['node'], {
       REDIS_URL: SHARED_REDIS_URL,
@@ -138,6 +143,20 @@ describe('the node command', () => {
     expect(lines, stderr).toHaveLength(1);
     expect(lines[0]).toContain(variable);
     expect(stdout).toBe('');
+  });
+
+  it.each([
+    ['API_KEY', 'Sup3rS3cret', { API_KEY: 'Sup3rS3cret' }],
+    ['AUTH_SECRET', 'Sh0rtS3cret', { AUTH: 'jwt', AUTH_SECRET: 'Sh0rtS3cret' }],
+    ['REDIS_URL', 'R3disPass', { REDIS_URL: 'http://:R3disPass@127.0.0.1:6379' }],
+    ['REDIS_URL', 'R3dis Pass', { REDIS_URL: 'redis://user:R3dis Pass@[::1' }],
+  ])('exits 2 naming %s without printing the secret %j', async (variable, secret, env) => {
+    const { code, stderr, stdout } = await runCli(['node'], { KEY_PREFIX: 'cfgtest', PORT: '0', ...env });
+    expect(code).toBe(2);
+    const lines = stderr.trim().split('\n');
+    expect(lines, stderr).toHaveLength(1);
+    expect(lines[0]).toContain(variable);
+    expect(stderr + stdout).not.toContain(secret);
   });
 
   it('refuses to join a cluster that uses another bucket count', async () => {

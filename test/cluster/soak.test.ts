@@ -4,9 +4,11 @@ import {
   DeliveryClient,
   mapLimit,
   messageStatus,
+  notOnce,
   pushQueue,
   pushViaApi,
   receiptFence,
+  receiptJobsPerId,
   startReceiptSink,
   type MessageStatusBody,
   type PushAccepted,
@@ -51,11 +53,13 @@ describe('soak', () => {
           // coming back to more pending pushes than that could not acknowledge them all (see
           // delivery-reconnect.test.ts). The soak is about receipts, so the limit is out of its way.
           RATE_LIMIT_PER_SEC: '100000',
+          // every receipts job is kept, to count the receipts at the queue (100,000 receipts, up to one job each)
+          QUEUE_KEEP_COMPLETED: '1000000',
         },
       });
       const [a, b] = nodes as [NodeProcess, NodeProcess];
       const sink = await startReceiptSink({ redisUrl: SHARED_REDIS_URL, prefix });
-      const { store } = openStore({ prefix, buckets: 64 });
+      const { store, redis } = openStore({ prefix, buckets: 64 });
       const queue = pushQueue(SHARED_REDIS_URL, prefix);
       const anyNode = (): NodeProcess => (Math.random() < 0.5 ? a : b);
 
@@ -206,6 +210,11 @@ describe('soak', () => {
       );
       // only the witnesses of the fence on top
       expect(sink.log.distinct).toBe(PUSHES + 2);
+      // and at the source, the receipts jobs: the worker feeding the sink drops a receipt that comes twice
+      const perId = await receiptJobsPerId(redis, prefix);
+      const wrong = notOnce(perId, idData.keys());
+      expect(wrong.slice(0, 20), `${wrong.length} message id(s) without exactly one receipt job`).toEqual([]);
+      expect(perId.size, 'message ids in the receipts queue').toBe(PUSHES + 2);
 
       // The receipts are the right ones, and the store agrees.
       for (const seen of sink.log.items) {

@@ -31,15 +31,13 @@ describe(`${COUNT} sessions`, () => {
 
     const tokens = Array.from({ length: COUNT }, (_, i) => `user-${i.toString(36)}-${(i * 7919) % 1000}`);
     const instance = 'memnode~0a1b2c3d';
-    const nodeTokens = store.keys.nodeTokens(instance);
     await client.call('MEMORY', 'PURGE');
     const before = usedMemory(await client.info('memory'));
 
     const started = Date.now();
     for (let i = 0; i < COUNT; i += 1000) {
       const batch = tokens.slice(i, i + 1000);
-      // what a node does per connection: index the token under its instance, then register the connection
-      await client.sadd(nodeTokens, ...batch);
+      // what a node does per connection (connect.lua also writes the node index and the route entry)
       const results = await Promise.all(
         batch.map((token, j) =>
           store.sessions.connect({

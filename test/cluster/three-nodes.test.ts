@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { connectClient, nextEvent } from '../helpers/clients.js';
 import { startNodes, type NodeProcess } from '../helpers/node-process.js';
 import { uniquePrefix } from '../helpers/prefix.js';
-import { dropPrefixAfterwards, SHARED_REDIS_URL } from '../helpers/redis-client.js';
+import { outboxEntriesAdded } from '../helpers/outbox.js';
+import { dropPrefixAfterwards, redisClient, SHARED_REDIS_URL } from '../helpers/redis-client.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { SessionEventsQueue } from '../helpers/session-events.js';
 import { sessionGone, sessionWhere } from '../helpers/sessions-api.js';
@@ -60,7 +61,7 @@ describe.each(variants)('three node processes, $name', (variant) => {
   }
 
   it('shares sessions, keeps one that moves to another node within the grace, and ends it once', async () => {
-    const { nodes, events } = await cluster();
+    const { nodes, events, redisUrl, prefix } = await cluster();
     const [a, b, c] = nodes as [NodeProcess, NodeProcess, NodeProcess];
     const token = 'user-moving';
     const witness = 'user-witness';
@@ -135,6 +136,12 @@ describe.each(variants)('three node processes, $name', (variant) => {
     const started = await events.started(token);
     expect(started).toHaveLength(1);
     expect(started[0]).toMatchObject({ sid, id: firstId, status: 1 });
+    // At the source, as these jobs cannot tell (a repeated start or end has the job id of the first and merges
+    // into it): each start and end is one XADD on an outbox. Started and ended: the mover, the witness, user-late.
+    expect(
+      await outboxEntriesAdded(redisClient(redisUrl), prefix),
+      'session events appended to the outboxes',
+    ).toBe(3 * 2);
 
     for (const n of nodes) expect(n.proc.exitCode).toBeNull();
   });

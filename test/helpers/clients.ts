@@ -15,6 +15,8 @@ export interface ClientOptions {
   reconnection?: boolean;
   /** How long to wait for `connect`. Default 10000 ms. */
   timeout?: number;
+  /** Extra HTTP headers of the handshake (e.g. `x-forwarded-for`). */
+  extraHeaders?: Record<string, string>;
 }
 
 /** Connects a socket.io client; resolves on `connect`, rejects with the `connect_error` error. Closed after the file. */
@@ -27,6 +29,7 @@ export async function connectClient(url: string, options: ClientOptions = {}): P
     transports: options.transports ?? ['websocket'],
     reconnection: options.reconnection ?? false,
     timeout: options.timeout ?? 10_000,
+    ...(options.extraHeaders ? { extraHeaders: options.extraHeaders } : {}),
     ...(options.auth ? { auth: credentials } : { query: credentials }),
   });
   deferCleanup(() => {

@@ -17,6 +17,7 @@ import { deferCleanup } from './cleanup.js';
 import { api, Recorder, type ApiResponse } from './clients.js';
 import { spawnCli, TEST_API_KEY } from './node-process.js';
 import { sessionWhere } from './sessions-api.js';
+import { outboxDrained } from './outbox.js';
 import { connectRedis, primariesOf } from './redis-client.js';
 import { withTimeout } from './wait.js';
 
@@ -270,9 +271,14 @@ export function messageStatus(
  * On an ioredis `Cluster` when `redisUrl` is the shared URL and `TEST_REDIS=cluster`.
  */
 export function pushQueue(redisUrl: string, prefix: string): Queue<PushJob> {
+  return bullQueue<PushJob>('push', redisUrl, prefix);
+}
+
+/** A plain BullMQ `Queue` handle on queue `name` of a key prefix (`{<prefix>}:<name>`). Closed after the file. */
+export function bullQueue<T>(name: string, redisUrl: string, prefix: string): Queue<T> {
   const connection = connectRedis(redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', () => undefined);
-  const queue = new Queue<PushJob>('push', { connection, prefix: `{${prefix}}` });
+  const queue = new Queue<T>(name, { connection, prefix: `{${prefix}}` });
   queue.on('error', () => undefined);
   deferCleanup(async () => {
     await queue.close();
@@ -483,18 +489,48 @@ export async function receiptsInQueue(redis: Redis | Cluster, prefix: string): P
   return found;
 }
 
+/**
+ * How many times the `receipts` jobs carry each message id: the contract's "exactly one receipt job per
+ * acknowledged message" counted at its source, not behind the worker (whose claim-before-handle dedupe drops a
+ * receipt that comes twice, in front of a webhook or a handler alike). Waits first until the outboxes of the
+ * prefix are empty (`outboxDrained`: every receipt a script appended has then reached the queue), then reads
+ * the job hashes (test nodes keep completed jobs: QUEUE_KEEP_COMPLETED).
+ */
+export async function receiptJobsPerId(
+  redis: Redis | Cluster,
+  prefix: string,
+  timeout?: number,
+): Promise<Map<string, number>> {
+  await outboxDrained(redis, prefix, timeout);
+  const perId = new Map<string, number>();
+  for (const { receipt } of await receiptsInQueue(redis, prefix))
+    perId.set(receipt.id, (perId.get(receipt.id) ?? 0) + 1);
+  return perId;
+}
+
+/** The ids of `ids` that `perId` does not count exactly once, with their count (0: none). */
+export function notOnce(perId: Map<string, number>, ids: Iterable<string>): [string, number][] {
+  return [...new Set(ids)].map((id): [string, number] => [id, perId.get(id) ?? 0]).filter(([, n]) => n !== 1);
+}
+
 /** Keys of stored messages (`<prefix>:{…}:m:<id>`) of a prefix (on every primary of a cluster). */
+/**
+ * The ids of every message stored under a prefix, pending or settled: the fields of the buckets' pending-id hashes
+ * (`…:pid`) and of their settled-status slots (`…:st:<slot>`), read directly in Redis.
+ */
 export async function storedMessageKeys(redis: Redis | Cluster, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
+  const ids = new Set<string>();
   for (const server of await primariesOf(redis)) {
-    let cursor = '0';
-    do {
-      const [next, page] = await server.scan(cursor, 'MATCH', `${prefix}:{${prefix}.*}:m:*`, 'COUNT', 1000);
-      cursor = next;
-      keys.push(...page);
-    } while (cursor !== '0');
+    for (const pattern of [`${prefix}:{${prefix}.*}:pid`, `${prefix}:{${prefix}.*}:st:*`]) {
+      let cursor = '0';
+      do {
+        const [next, page] = await server.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        for (const key of page) for (const id of await server.hkeys(key)) ids.add(id);
+      } while (cursor !== '0');
+    }
   }
-  return keys;
+  return [...ids];
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */

@@ -12,6 +12,8 @@ export interface WebhookRequest {
   headers: IncomingHttpHeaders;
   /** The body parsed as JSON (the raw text when it is not JSON). */
   body: unknown;
+  /** The body's bytes as received (what a webhook signature is checked on). */
+  raw: Buffer;
   /** When the body had arrived (ms since epoch). */
   at: number;
   /** Resolves with the status once the request was answered; never, when the test held it. */
@@ -44,7 +46,8 @@ export async function startWebhook(respond: WebhookResponder = () => 204): Promi
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const text = Buffer.concat(chunks).toString();
+      const raw = Buffer.concat(chunks);
+      const text = raw.toString();
       let body: unknown = text;
       try {
         body = JSON.parse(text) as unknown;
@@ -58,6 +61,7 @@ export async function startWebhook(respond: WebhookResponder = () => 204): Promi
         path: req.url ?? '',
         headers: req.headers,
         body,
+        raw,
         at: Date.now(),
         answered: new Promise<number>((resolve) => (markAnswered = resolve)),
       };

@@ -55,8 +55,8 @@ async function sessionOnBoth(
  */
 async function acksHandled(s: Setup, token: string, clients: DeliveryClient[]): Promise<void> {
   // stored without being sent (the store, not the handler), and expired at once
-  const fence = await s.a.handler.store.pushes.push({ token, data: { fence: true }, ttlMs: 1 });
-  if (!fence.stored) throw new Error(`no session ${token} for the fence`);
+  const [fence] = await s.a.handler.store.pushes.push([{ token, text: '{"fence":true}', ttlMs: 1 }]);
+  if (!fence?.stored) throw new Error(`no session ${token} for the fence`);
   await waitUntil(async () => (await s.a.handler.store.messages.status(fence.id))?.status === 'expired');
   await Promise.all(
     clients.map(async (client) => {

@@ -1,4 +1,4 @@
-import seed, { from } from '@io-session/server';
+import seed, { from, PushRejectedError } from '@io-session/server';
 import type { Socket } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
 import { connectClient, nextEvent, Recorder } from '../helpers/clients.js';
@@ -174,6 +174,51 @@ describe('from(io) in-process, two handlers on one Redis', () => {
     expect(await b.handler.pushMessage('reader', { text: 'hello' })).toBe(true);
     expect(await got).toEqual([{ text: 'hello' }]);
     expect(await b.handler.pushMessage('nobody-here', { text: 'lost' })).toBe(false);
+  });
+
+  it('refuses a push or broadcast that breaks a limit with PushRejectedError, before touching Redis', async () => {
+    const prefix = uniquePrefix('limits');
+    dropPrefixAfterwards(prefix);
+    const node = await startInProcessNode({
+      redis: SHARED_REDIS_URL,
+      prefix,
+      consumePushQueue: false,
+      maxPayloadBytes: 1024,
+    });
+    const legacy = await connectClient(node.url, { token: 'careful' });
+    await node.events.waitFor((e) => e.token === 'careful' && e.status === 1);
+    const received = new Recorder<unknown>();
+    legacy.on('push_message', (data: unknown) => received.push(data));
+    let deep: unknown = 0;
+    for (let i = 0; i < 4125; i++) deep = [deep];
+    const refusals: [Promise<unknown>, Partial<PushRejectedError>][] = [
+      [node.handler.pushMessage('careful', deep), { reason: 'too_deep', field: 'data' }],
+      [node.handler.pushMessage('careful', 'x'.repeat(2000)), { reason: 'too_large', field: 'data' }],
+      [node.handler.push({ token: 'careful', data: 1, ttlMs: 1e300 }), { reason: 'invalid', field: 'ttlMs' }],
+      [node.handler.push({ token: '', data: 1 }), { reason: 'invalid', field: 'token' }],
+      [
+        node.handler.pushMany([
+          { token: 'careful', data: 'fine' },
+          { token: 'careful', data: { deep } },
+        ]),
+        { reason: 'too_deep', field: 'messages[1].data' },
+      ],
+    ];
+    for (const [refused, expected] of refusals) {
+      const err = await refused.then(
+        () => new Error('accepted'),
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(PushRejectedError);
+      expect(err).toMatchObject(expected);
+    }
+    expect(() => node.handler.broadcastMessage(deep)).toThrow(PushRejectedError);
+    expect(() => node.handler.broadcastMessage('b'.repeat(2000))).toThrow(/^data: larger than 1024 bytes/);
+    // nothing was stored or sent; what fits still goes through
+    expect((await node.handler.store.messages.stats()).pushed).toBe(0);
+    expect(await node.handler.pushMessage('careful', 'fits')).toBe(true);
+    await received.waitFor((d) => d === 'fits');
+    expect(received.items).toEqual(['fits']);
   });
 
   it('pages through the sessions of every node with getSessions', async () => {

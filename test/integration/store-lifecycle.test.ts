@@ -17,9 +17,15 @@ describe('SessionStore lifecycle on a real Redis', () => {
     const retried = await store.sessions.connect({ token: 'alice', socketId: 's2', instance, protocol: 2 });
     expect(retried).toMatchObject({ duplicate: true, sid: first.sid, events: [] });
 
-    expect(await store.sessions.disconnect({ token: 'alice', socketId: 's1', graceMs: 60_000 })).toBe('remaining');
-    expect(await store.sessions.disconnect({ token: 'alice', socketId: 's2', graceMs: 60_000 })).toBe('grace');
-    expect(await store.sessions.disconnect({ token: 'alice', socketId: 's2', graceMs: 60_000 })).toBe('unknown');
+    expect(await store.sessions.disconnect({ token: 'alice', socketId: 's1', graceMs: 60_000 })).toBe(
+      'remaining',
+    );
+    expect(await store.sessions.disconnect({ token: 'alice', socketId: 's2', graceMs: 60_000 })).toBe(
+      'grace',
+    );
+    expect(await store.sessions.disconnect({ token: 'alice', socketId: 's2', graceMs: 60_000 })).toBe(
+      'unknown',
+    );
     const inGrace = await store.reads.getSession('alice');
     expect(inGrace).toMatchObject({ sid: first.sid, status: 'grace', connections: [] });
     expect(inGrace!.graceUntil).toBeGreaterThan(Date.now() + 50_000);
@@ -94,11 +100,17 @@ describe('SessionStore lifecycle on a real Redis', () => {
     await store.sessions.connect({ token: 'carol', socketId: 'y1', instance: 'alive~2', protocol: 1 });
     await store.sessions.connect({ token: 'dave', socketId: 'z1', instance: 'dead~1', protocol: 1 });
 
-    expect(await store.sessions.reapConnections({ token: 'carol', instance: 'dead~1', graceMs: 60_000 })).toBe(2);
-    expect(await store.sessions.reapConnections({ token: 'carol', instance: 'dead~1', graceMs: 60_000 })).toBe(0);
+    expect(
+      await store.sessions.reapConnections({ token: 'carol', instance: 'dead~1', graceMs: 60_000 }),
+    ).toBe(2);
+    expect(
+      await store.sessions.reapConnections({ token: 'carol', instance: 'dead~1', graceMs: 60_000 }),
+    ).toBe(0);
     expect((await store.reads.getSession('carol'))!.connections.map((c) => c.id)).toEqual(['y1']);
 
-    expect(await store.sessions.reapConnections({ token: 'dave', instance: 'dead~1', graceMs: 60_000 })).toBe(1);
+    expect(await store.sessions.reapConnections({ token: 'dave', instance: 'dead~1', graceMs: 60_000 })).toBe(
+      1,
+    );
     expect(await store.reads.getSession('dave')).toMatchObject({ status: 'grace', connections: [] });
   });
 
@@ -108,7 +120,8 @@ describe('SessionStore lifecycle on a real Redis', () => {
     expect(await store.sessions.setData('erin', { theme: 'dark' })).toBe(true);
     expect((await store.reads.getSession('erin'))!.data).toEqual({ theme: 'dark' });
     const ended = await store.sessions.logout('erin');
-    expect(ended!.event).toMatchObject({ type: 'session.ended', sid, reason: 'logout', token: 'erin' });
+    expect(ended!.event.event).toMatchObject({ type: 'session.ended', sid, reason: 'logout', token: 'erin' });
+    expect(ended!.holders).toEqual([instance]);
     expect(await store.sessions.logout('erin')).toBeNull();
     expect(await store.sessions.setData('erin', 1)).toBe(false);
     expect(await store.reads.getSession('erin')).toBeNull();

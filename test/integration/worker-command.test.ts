@@ -4,6 +4,9 @@ import {
   QueueName,
   queuePrefix,
   safeJobId,
+  verifyWebhook,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
   type ReceiptsJob,
   type SessionEventJob,
 } from '@io-session/worker';
@@ -120,16 +123,73 @@ describe('io-session worker (command mode)', () => {
     expect(posted.method).toBe('POST');
     expect(posted.headers['content-type']).toBe('application/json');
     expect(posted.body).toEqual(batch);
+    expect(posted.headers[WEBHOOK_SIGNATURE_HEADER]).toBeUndefined(); // no WEBHOOK_SECRET: unsigned
+    expect(posted.headers[WEBHOOK_TIMESTAMP_HEADER]).toBeUndefined();
 
     const eventPosts = await waitUntil(() => {
       const posts = webhook.requests.filter(onPath('/events'));
       return posts.flatMap((p) => p.body as SessionEvent[]).length >= 2 && posts;
     });
-    for (const post of eventPosts) expect(post.headers['content-type']).toBe('application/json');
+    for (const post of eventPosts) {
+      expect(post.headers['content-type']).toBe('application/json');
+      expect(post.headers[WEBHOOK_SIGNATURE_HEADER]).toBeUndefined();
+    }
     expect(eventPosts.flatMap((p) => p.body as SessionEvent[])).toEqual(
       expect.arrayContaining([started, ended]),
     );
     expect(eventPosts.flatMap((p) => p.body as SessionEvent[])).toHaveLength(2);
+  });
+
+  it('with WEBHOOK_SECRET, signs every POST: verifyWebhook accepts each on its raw body, and each retry afresh', async () => {
+    const secret = 'integration-webhook-secret-0123456789';
+    // The first receipts POST fails: its retry must carry its own, later timestamp.
+    const webhook = await startWebhook((req) => (req.path === '/receipts' && req.n === 1 ? 500 : 204));
+    const s = setup('signed', webhook);
+    s.startWorker({ WEBHOOK_SECRET: secret });
+    const batch = ['s1', 's2'].map(receipt);
+    await s.receipts.add('receipts', { receipts: batch }, nodeJobOptions);
+    const event: SessionEvent = {
+      type: 'session.started',
+      token: 't',
+      sid: 'sig1',
+      id: 'sock',
+      status: 1,
+      at: 1,
+    };
+    await s.events.add(event.type, event, {
+      ...nodeJobOptions,
+      jobId: safeJobId(`${event.type}-${event.sid}`),
+    });
+
+    const tries = await webhook.requests.waitForCount(onPath('/receipts'), 2, 15_000);
+    const eventPost = await webhook.requests.waitFor(onPath('/events'), 15_000);
+    for (const post of [...tries, eventPost]) {
+      const timestamp = Number(post.headers[WEBHOOK_TIMESTAMP_HEADER]);
+      expect(Math.abs(post.at - timestamp)).toBeLessThan(5_000); // ms since the epoch, at sending time
+      expect(post.headers[WEBHOOK_SIGNATURE_HEADER]).toMatch(/^v1=[0-9a-f]{64}$/);
+      expect(verifyWebhook({ secret, body: post.raw, headers: post.headers })).toBe(true);
+      expect(verifyWebhook({ secret, body: post.raw.toString(), headers: post.headers })).toBe(true);
+      expect(verifyWebhook({ secret: `${secret}x`, body: post.raw, headers: post.headers })).toBe(false);
+      expect(
+        verifyWebhook({ secret, body: Buffer.concat([post.raw, Buffer.from(' ')]), headers: post.headers }),
+      ).toBe(false);
+    }
+    expect(tries.map((t) => t.body)).toEqual([batch, batch]);
+    expect(eventPost.body).toEqual([event]);
+    expect(Number(tries[1]!.headers[WEBHOOK_TIMESTAMP_HEADER])).toBeGreaterThan(
+      Number(tries[0]!.headers[WEBHOOK_TIMESTAMP_HEADER]),
+    );
+  });
+
+  it('exits 2 naming WEBHOOK_SECRET when it is shorter than 32 characters, without printing it', async () => {
+    const secret = 'short-but-secret-value';
+    const { code, stdout, stderr } = await runCli(['worker'], { WEBHOOK_SECRET: secret });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trimEnd().split('\n')).toEqual([
+      `io-session: invalid configuration: WEBHOOK_SECRET must be at least 32 characters (value not shown: it is a secret)`,
+    ]);
+    expect(stderr).not.toContain(secret);
   });
 
   it('retries with the capped backoff until the endpoint answers 2xx: 500, 500, then 200', async () => {
@@ -252,5 +312,19 @@ describe('io-session worker (command mode)', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(variable);
     expect(lines[0]).toMatch(/^io-session: invalid configuration: /);
+  });
+
+  it.each([
+    ['RECEIPT_WEBHOOK_URL', 'ftp://hook:W3bh00kPass@example.com/in', 'W3bh00kPass'],
+    ['EVENTS_WEBHOOK_URL', 'https://hook:Ev3ntsPass@exa mple.com/in', 'Ev3ntsPass'],
+    ['REDIS_URL', 'http://:R3disPass@127.0.0.1:6379', 'R3disPass'],
+    ['REDIS_URL', 'redis://user:R3dis Pass@[::1', 'R3dis Pass'],
+  ])('exits 2 naming %s without printing its password', async (variable, value, secret) => {
+    const { code, stdout, stderr } = await runCli(['worker'], { [variable]: value });
+    expect(code).toBe(2);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr).toContain(variable);
+    expect(stderr + stdout).not.toContain(secret);
+    expect(stderr).toContain('***@');
   });
 });

@@ -33,11 +33,20 @@ describe('Keys', () => {
   it('puts every key of a session in the hash slot of its bucket', () => {
     const k = keys.session('alice');
     const tag = `{pre.${k.bucket}}`;
-    for (const key of [k.session, k.inbox, k.graceMarker, k.due, k.all, k.outbox, k.relayLease]) {
-      expect(key.startsWith(`pre:${tag}:`)).toBe(true);
-    }
-    expect(new Set([k.session, k.inbox, k.graceMarker]).size).toBe(3);
-    expect(keys.message(k.bucket, 'm1')).toBe(`${k.messagePrefix}m1`);
+    const all = [
+      k.session,
+      k.graceMarker,
+      k.due,
+      k.all,
+      k.route,
+      k.pending,
+      k.pendingIds,
+      k.outbox,
+      k.relayLease,
+    ];
+    all.push(k.stats, keys.statusSlot(k.bucket, 123), keys.nodeIndex(k.bucket, 'n1~ab'));
+    for (const key of all) expect(key.startsWith(`pre:${tag}:`)).toBe(true);
+    expect(new Set(all).size).toBe(all.length);
   });
 
   it('parses grace-marker keys back into their bucket for every bucket', () => {
@@ -69,7 +78,7 @@ describe('Keys', () => {
   it('keeps node and cluster keys out of the session buckets and hash-tags the queue prefix', () => {
     expect(keys.liveNodes).toBe('pre:{pre.nodes}:live');
     expect(keys.reapingNodes).toBe('pre:{pre.nodes}:reaping');
-    expect(keys.nodeTokens('n1~ab')).toBe('pre:{pre.n.n1~ab}:tokens');
+    expect(keys.routeChannel('n1~ab')).toBe('pre:{pre.n.n1~ab}:route');
     expect(keys.queuePrefix).toBe('{pre}');
   });
 });

@@ -28,6 +28,14 @@ import { Namespace } from 'kubernetes-models/v1/Namespace';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
 import { Secret, type ISecret } from 'kubernetes-models/v1/Secret';
 import { Service, type IService } from 'kubernetes-models/v1/Service';
+import {
+  PrometheusRule,
+  type IPrometheusRule,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import {
+  ServiceMonitor,
+  type IServiceMonitor,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { HAPROXY_CFG_PATH, haproxyCheck, haproxyInstalled, haproxyTestConfig } from '../helpers/haproxy.js';
@@ -140,6 +148,11 @@ interface Kustomization {
   namespace?: string;
   images?: { name: string; newName?: string; newTag?: string }[];
   labels?: { pairs: Record<string, string>; includeSelectors?: boolean; includeTemplates?: boolean }[];
+  configMapGenerator?: {
+    name: string;
+    files?: string[];
+    options?: { disableNameSuffixHash?: boolean; labels?: Record<string, string> };
+  }[];
 }
 const KUSTOMIZATION_FIELDS = new Set([
   'apiVersion',
@@ -149,7 +162,32 @@ const KUSTOMIZATION_FIELDS = new Set([
   'namespace',
   'images',
   'labels',
+  'configMapGenerator',
 ]);
+
+/** The ConfigMaps of a `configMapGenerator` (files as keys named after them, without the name hash). */
+function generatedConfigMaps(dir: string, k: Kustomization): K8sObject[] {
+  return (k.configMapGenerator ?? []).map((g) => {
+    const known = new Set(['name', 'files', 'options']);
+    const unknown = [...Object.keys(g), ...Object.keys(g.options ?? {})].filter(
+      (f) => !known.has(f) && f !== 'disableNameSuffixHash' && f !== 'labels',
+    );
+    if (unknown.length > 0 || g.options?.disableNameSuffixHash !== true)
+      throw new Error(
+        `${rel(dir)}: teach kustomizeBuild() about configMapGenerator ${unknown.join(', ') || 'name hashes'}`,
+      );
+    const data = Object.fromEntries(
+      (g.files ?? []).map((file) => [file.split('/').pop()!, readFileSync(join(dir, file), 'utf8')]),
+    );
+    const labels = g.options.labels;
+    return {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: g.name, ...(labels ? { labels } : {}) },
+      data,
+    };
+  });
+}
 const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PersistentVolume']);
 
 function podSpecOf(obj: K8sObject): { containers?: IContainer[]; initContainers?: IContainer[] } | undefined {
@@ -167,6 +205,7 @@ function kustomizeBuild(dir: string): K8sObject[] {
     const path = join(dir, res);
     objects.push(...(statSync(path).isDirectory() ? kustomizeBuild(path) : loadDocs(path)));
   }
+  objects.push(...generatedConfigMaps(dir, k));
   for (const p of k.patches ?? []) {
     const docs = p.path
       ? loadDocs(join(dir, p.path))
@@ -255,6 +294,8 @@ const MODELS: Record<string, ModelClass> = {
   'networking.k8s.io/v1/Ingress': Ingress as unknown as ModelClass,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget as unknown as ModelClass,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler as unknown as ModelClass,
+  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor as unknown as ModelClass,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule as unknown as ModelClass,
 };
 
 /** Schema problems of one object ('' when it is valid). */
@@ -519,6 +560,98 @@ describe.each(BUILDS.map((dir) => ({ dir, name: rel(dir) })))('kustomize build o
     const svc = find<IService>('Service', 'redis');
     expect(new URL(secret.REDIS_URL!).hostname).toBe(svc.metadata!.name);
     expect(svc.spec!.ports![0]!.port).toBe(Number(new URL(secret.REDIS_URL!).port || 6379));
+  });
+});
+
+describe('k8s/monitoring: ServiceMonitor, PrometheusRule and the Grafana dashboard', () => {
+  const dir = join(K8S, 'monitoring');
+  const objects = kustomizeBuild(dir);
+  const base = kustomizeBuild(join(K8S, 'base'));
+  const find = <T>(list: K8sObject[], kind: string, name?: string): T => {
+    const found = list.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+    if (!found) throw new Error(`no ${kind} ${name ?? ''}`);
+    return found as unknown as T;
+  };
+  const service = find<IService>(base, 'Service', 'io-session-node');
+  const monitor = find<IServiceMonitor>(objects, 'ServiceMonitor');
+  const rules = find<IPrometheusRule>(objects, 'PrometheusRule');
+
+  it('is a kustomization apart from the base (which builds without the prometheus-operator CRDs)', () => {
+    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'PrometheusRule', 'ServiceMonitor']);
+    expect(base.some((o) => o.apiVersion.startsWith('monitoring.coreos.com/'))).toBe(false);
+    for (const o of objects) expect(o.metadata.namespace).toBe(service.metadata!.namespace);
+  });
+
+  it('every object is valid against its schema', () => {
+    const problems = objects.map((o) => [idOf(o), schemaErrors(o)]).filter(([, e]) => e !== '');
+    expect(problems).toEqual([]);
+  });
+
+  it.skipIf(!kustomizeBinary)(`matches \`${kustomizeBinary?.join(' ') ?? 'kustomize build'}\``, () => {
+    const res = spawnSync(kustomizeBinary![0]!, [...kustomizeBinary!.slice(1), dir], { encoding: 'utf8' });
+    expect(res.stderr).toBe('');
+    expect(res.status).toBe(0);
+    const theirs = parseAllDocuments(res.stdout).map((d) => d.toJS() as K8sObject);
+    expect(byId(objects)).toEqual(byId(theirs));
+  });
+
+  it('the ServiceMonitor scrapes /metrics on a named port of the node Service', () => {
+    expect(Object.entries(monitor.spec.selector.matchLabels ?? {})).toEqual(
+      Object.entries(service.metadata!.labels ?? {}).filter(
+        ([k]) => k in (monitor.spec.selector.matchLabels ?? {}),
+      ),
+    );
+    expect(Object.keys(monitor.spec.selector.matchLabels ?? {}).length).toBeGreaterThan(0);
+    const endpoint = monitor.spec.endpoints[0]!;
+    expect(service.spec!.ports!.map((p) => p.name)).toContain(endpoint.port);
+    expect(endpoint.path).toBe('/metrics');
+    expect(servedGetPaths()).toContain('/metrics');
+  });
+
+  it('the rules select the job the ServiceMonitor gives its samples: the Service name', () => {
+    expect(monitor.spec.jobLabel).toBeUndefined(); // so the job label is the Service's name
+    const groups = rules.spec.groups ?? [];
+    const exprs = groups.flatMap((g) => (g.rules ?? []).map((r) => String(r.expr)));
+    expect(exprs.length).toBeGreaterThanOrEqual(5);
+    for (const expr of exprs) {
+      const jobs = [...expr.matchAll(/\bjob\s*(=~?|!=)\s*"([^"]*)"/g)].map((m) => m[2]);
+      expect(jobs.length, expr).toBeGreaterThan(0);
+      for (const job of jobs) expect(job, expr).toBe(service.metadata!.name);
+    }
+    const names = groups.flatMap((g) => (g.rules ?? []).map((r) => r.alert));
+    expect(new Set(names).size).toBe(names.length);
+    for (const rule of groups.flatMap((g) => g.rules ?? [])) {
+      expect(rule.labels?.severity, rule.alert).toMatch(/^(warning|critical)$/);
+      expect(rule.annotations?.summary, rule.alert).toBeTruthy();
+    }
+  });
+
+  it('the dashboard ConfigMap carries grafana-dashboard.json verbatim, labelled for the Grafana sidecar', () => {
+    const configMap = find<IConfigMap>(objects, 'ConfigMap');
+    expect(configMap.metadata!.labels?.grafana_dashboard).toBe('1');
+    expect(configMap.data).toEqual({
+      'grafana-dashboard.json': read('k8s/monitoring/grafana-dashboard.json'),
+    });
+    const dashboard = JSON.parse(configMap.data!['grafana-dashboard.json']!) as {
+      uid: string;
+      panels: {
+        id: number;
+        type: string;
+        targets?: { expr: string; refId: string; datasource: unknown }[];
+      }[];
+      templating: { list: { name: string; type: string }[] };
+    };
+    expect(dashboard.uid).toMatch(/^[a-z0-9-]{1,40}$/);
+    const ids = dashboard.panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(dashboard.templating.list.find((v) => v.name === 'datasource')?.type).toBe('datasource');
+    for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) {
+      expect(panel.targets?.length, String(panel.id)).toBeGreaterThan(0);
+      for (const t of panel.targets ?? []) {
+        expect(t.expr).toBeTruthy();
+        expect(t.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
+      }
+    }
   });
 });
 

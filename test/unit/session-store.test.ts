@@ -27,7 +27,7 @@ describe('SessionStore without Redis', () => {
     const { client, defined } = offlineClient();
     new SessionStore({ redis: client, prefix: 'u', buckets: 4 });
     expect(defined.sort()).toEqual(scriptFiles.map((f) => f.command).sort());
-    expect(scriptFiles.length).toBeGreaterThanOrEqual(13);
+    expect(scriptFiles.length).toBeGreaterThanOrEqual(12);
   });
 
   it.each([

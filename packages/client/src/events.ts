@@ -6,7 +6,9 @@ export type SessionErrorCode =
   | 'rate_limited'
   | 'unknown_message'
   | 'expired_message'
-  | 'unavailable';
+  | 'unavailable'
+  /** The credential expired; the server closes the connection and the client reconnects with `getToken`. */
+  | 'token_expired';
 
 /**
  * Codes of the client's `error` event:

@@ -1,12 +1,34 @@
-import { SignJWT, jwtVerify } from 'jose';
+import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
 import { MAX_TOKEN_LENGTH } from './limits.js';
 
 export type AuthMode = 'none' | 'jwt';
 
-/** Resolves the session token of a handshake, or throws; the message reaches the client as `connect_error`. */
-export interface Authenticator {
-  (credential: unknown): Promise<string>;
+/** Who a handshake is: its session token, and when its credential stops being valid. */
+export interface Identity {
+  token: string;
+  /** When the credential expires (ms since epoch): the connection then gets `session_error token_expired` and is closed. */
+  expiresAt?: number;
 }
+
+/**
+ * Resolves the session token of a handshake (a plain string, or an {@link Identity} with an expiry), or throws;
+ * the message reaches the client as `connect_error`.
+ */
+export interface Authenticator {
+  (credential: unknown): Promise<string | Identity>;
+}
+
+/** How JWTs are checked beyond their signature. */
+export interface JwtPolicy {
+  /**
+   * Longest life of a token, in seconds from its `iat` (from the handshake when it has none). Unset: every
+   * token needs an `exp`. Set: tokens without `exp` are accepted, and no token lives longer than this.
+   */
+  maxAgeS?: number | undefined;
+}
+
+/** The `auth` option of a handler: no check (the seed's plain token), HS256 JWTs, or your own function. */
+export type AuthOption = { mode: 'none' } | ({ mode: 'jwt'; secret: string } & JwtPolicy) | Authenticator;
 
 export class AuthError extends Error {
   constructor() {
@@ -15,11 +37,16 @@ export class AuthError extends Error {
   }
 }
 
-function validToken(token: unknown): token is string {
+/** A session token as a handshake may name it. */
+export function validToken(token: unknown): token is string {
   return typeof token === 'string' && token.length > 0 && token.length <= MAX_TOKEN_LENGTH;
 }
 
-export function createAuthenticator(mode: AuthMode, secret?: string): Authenticator {
+/**
+ * The authenticator of a mode. With `jwt`: HS256 only, `sub` is the session token, and the token's expiry
+ * (`exp`, capped by `policy.maxAgeS`) is returned, so that the connection is closed when it passes.
+ */
+export function createAuthenticator(mode: AuthMode, secret?: string, policy: JwtPolicy = {}): Authenticator {
   if (mode === 'none') {
     return async (credential) => {
       if (!validToken(credential)) throw new AuthError();
@@ -33,11 +60,36 @@ export function createAuthenticator(mode: AuthMode, secret?: string): Authentica
     try {
       const { payload } = await jwtVerify(credential, key, { algorithms: ['HS256'] });
       if (!validToken(payload.sub)) throw new AuthError();
-      return payload.sub;
+      return { token: payload.sub, expiresAt: expiryOf(payload, policy, Date.now()) };
     } catch {
       throw new AuthError();
     }
   };
+}
+
+/** The authenticator an `auth` option stands for. */
+export function authenticatorOf(auth: AuthOption): Authenticator {
+  if (typeof auth === 'function') return auth;
+  return auth.mode === 'jwt'
+    ? createAuthenticator('jwt', auth.secret, { maxAgeS: auth.maxAgeS })
+    : createAuthenticator('none');
+}
+
+/**
+ * When a verified JWT stops being valid, in ms (jose has checked `exp` and `nbf` already). A future `iat` counts
+ * as now, so that a token cannot extend its own life.
+ * @throws AuthError without `exp` when no `maxAgeS` allows that, or when `maxAgeS` has passed since `iat`
+ */
+export function expiryOf(payload: JWTPayload, policy: JwtPolicy, now: number): number {
+  const exp = payload.exp === undefined ? undefined : payload.exp * 1000;
+  if (policy.maxAgeS === undefined) {
+    if (exp === undefined) throw new AuthError();
+    return exp;
+  }
+  const issued = payload.iat === undefined ? now : Math.min(payload.iat * 1000, now);
+  const capped = Math.min(exp ?? Number.POSITIVE_INFINITY, issued + policy.maxAgeS * 1000);
+  if (capped <= now) throw new AuthError();
+  return capped;
 }
 
 /** Signs a development JWT whose `sub` is the session token. */

@@ -30,6 +30,16 @@ export const configSchema = z
     API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
     AUTH: z.enum(['none', 'jwt'], { message: "must be 'none' or 'jwt'" }).default('none'),
     AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** Longest life of a JWT in seconds; unset: every JWT needs `exp`. */
+    JWT_MAX_AGE_S: int(1, 366 * 24 * 3600).optional(),
+    /** Connection limits of one node; 0: none. */
+    MAX_CONNECTIONS: int(0).default(0),
+    MAX_CONNECTIONS_PER_IP: int(0).default(0),
+    MAX_CONNECTIONS_PER_TOKEN: int(0).default(0),
+    TRUST_PROXY: z
+      .enum(['true', 'false', '1', '0'], { message: "must be 'true' or 'false'" })
+      .transform((v) => v === 'true' || v === '1')
+      .default(false),
     MAX_PAYLOAD_BYTES: int(64, 16 * 1024 * 1024).default(65_536),
     DRAIN_MS: int(0).default(10_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

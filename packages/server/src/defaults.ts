@@ -21,6 +21,26 @@ export const handlerDefaults = {
    * they have their own, larger budget: this many times the event rate.
    */
   ackRateFactor: 20,
+  /**
+   * A connection whose events the rate limiter refused more than this many times the event rate within
+   * `floodWindowMs` is flooding: it gets `session_error rate_limited` and is disconnected (200 in 10 s at 50/s).
+   */
+  floodRefusalsFactor: 4,
+  floodWindowMs: 10_000,
+  /** At most one `session_error rate_limited` per connection this often, however many events are refused, in ms. */
+  refusalReplyIntervalMs: 1000,
+  /**
+   * Connections this node holds at most (MAX_CONNECTIONS); 0: no limit. Not derived from the file descriptor
+   * limit: Node cannot read it portably, and memory (≈ 18 KB per idle connection) usually binds first; set it
+   * from the node's memory to shed load onto other nodes instead of failing there.
+   */
+  maxConnections: 0,
+  /** Connections from one client address on this node (MAX_CONNECTIONS_PER_IP); 0: no limit. */
+  maxConnectionsPerIp: 0,
+  /** Connections of one session token on this node (MAX_CONNECTIONS_PER_TOKEN); 0: no limit. */
+  maxConnectionsPerToken: 0,
+  /** Take the client address from `x-forwarded-for` (its first entry) instead of the socket (TRUST_PROXY). */
+  trustProxy: false,
   /** Consume the BullMQ `push` queue on this node. */
   consumePushQueue: true,
   /** `push` jobs processed at once by a node. */
@@ -29,8 +49,23 @@ export const handlerDefaults = {
   installAdapter: true,
   /** Completed receipts / session-events jobs kept per queue for inspection (QUEUE_KEEP_COMPLETED). */
   keepCompletedJobs: 0,
+  /** Bytes a node holds unsent for one connection (MAX_BUFFERED_BYTES); past it the client is slow and dropped. */
+  maxBufferedBytes: 1_048_576,
+  /** How long an acknowledgement callback is kept; a v3 frame not acknowledged by then closes the connection. */
+  ackTimeoutMs: 30_000,
+  /** Most messages and bytes of one v3 `push_batch` frame. */
+  frameMessages: 200,
+  frameBytes: 262_144,
+  /** How long a routed push whose predecessor has not arrived waits before the gap is read from Redis, in ms. */
+  gapWaitMs: 50,
+  /** How often a node compares its sessions' last sequence numbers with Redis (finds pushes it missed), in ms. */
+  resyncMs: 1000,
+  /** Sessions whose routed pushes arrived this recently are left to their channel by the resync, in ms. */
+  resyncQuietMs: 500,
   /** Most receipts one `receipts` job carries. */
   receiptsPerJob: 500,
+  /** How long the queues remember a relayed outbox entry, so that relaying it again adds no job, in ms. */
+  relayDedupeMs: 600_000,
   /** Most outbox items one relay round puts on the queues. */
   relayRound: 5000,
   /** Outbox entries older than this were left by a node that died before relaying them, in ms. */

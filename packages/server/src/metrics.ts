@@ -75,6 +75,22 @@ export class NodeMetrics {
     help: 'Sharded pub/sub messages this node received from the Socket.IO adapter (fan-out cost)',
     registers: [this.registry],
   });
+  readonly keyspaceEvents = new Counter({
+    name: 'ios_keyspace_events_total',
+    help: 'Keyspace notifications (grace markers expiring) this node received',
+    registers: [this.registry],
+  });
+  readonly unheardRoutes = new Counter({
+    name: 'ios_routes_unheard_total',
+    help: 'Pushes routed to a node instance that no subscriber heard (its resync or next connection delivers them)',
+    registers: [this.registry],
+  });
+  readonly unexpectedErrors = new Counter({
+    name: 'ios_unexpected_errors_total',
+    help: 'Unexpected errors contained (logged, and the process went on): where = http, socket, push_job, unhandled_rejection, uncaught_exception',
+    labelNames: ['where'] as const,
+    registers: [this.registry],
+  });
   readonly backgroundErrors = new Counter({
     name: 'ios_background_errors_total',
     help: 'Failed ticks of background loops (sweeper, heartbeat, relay)',

@@ -1,9 +1,12 @@
+import { installProcessGuards } from '@io-session/worker';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { Server } from 'socket.io';
+import { createAuthenticator } from './auth.js';
 import type { Config } from './config.js';
-import { registerApi } from './http/api.js';
+import { httpErrorOptions, registerApi } from './http/api.js';
 import { registerStatic } from './http/static.js';
 import { createLogger, type Logger } from './logger.js';
+import type { SessionHandlerOptions } from './options.js';
 import { SessionHandler } from './session-handler.js';
 
 export interface RunningNode {
@@ -24,6 +27,8 @@ export async function startNode(config: Config): Promise<RunningNode> {
     bodyLimit: config.MAX_PAYLOAD_BYTES * 2 + 4096,
     // Session tokens may be 256 characters (URL-encoded: more) in /v1/sessions/:token.
     routerOptions: { maxParamLength: 1024 },
+    // Fastify's own refusals (bad URL encoding, a too long parameter, unparsable HTTP) in the contract's shape.
+    ...httpErrorOptions,
   });
   let accepting = true;
   const io = new Server({
@@ -31,26 +36,8 @@ export async function startNode(config: Config): Promise<RunningNode> {
     allowRequest: (_req, callback) => callback(accepting ? null : 'draining', accepting),
     cors: { origin: true, credentials: true },
   });
-  const handler = new SessionHandler(io, {
-    redis: config.REDIS_CLUSTER ? { cluster: config.REDIS_CLUSTER } : config.REDIS_URL,
-    nodeId: config.NODE_ID,
-    prefix: config.KEY_PREFIX,
-    timeout: config.SESSION_TIMEOUT_MS,
-    messageTtlMs: config.MESSAGE_TTL_MS,
-    statusRetentionMs: config.MESSAGE_STATUS_RETENTION_MS,
-    maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
-    rateLimitPerSec: config.RATE_LIMIT_PER_SEC,
-    auth: config.AUTH === 'jwt' ? { mode: 'jwt', secret: config.AUTH_SECRET ?? '' } : { mode: 'none' },
-    heartbeatMs: config.HEARTBEAT_MS,
-    heartbeatTtlMs: config.HEARTBEAT_TTL_MS,
-    sweepIntervalMs: config.SWEEP_INTERVAL_MS,
-    keyspaceNotifications: config.KEYSPACE_NOTIFICATIONS,
-    buckets: config.BUCKETS,
-    replicaAcks: config.REDIS_WAIT_REPLICAS,
-    keepCompletedJobs: config.QUEUE_KEEP_COMPLETED,
-    logger: logger.child({ component: 'sessions' }),
-  });
-  registerApi(app, { handler, apiKey: config.API_KEY, maxPayloadBytes: config.MAX_PAYLOAD_BYTES });
+  const handler = new SessionHandler(io, handlerOptions(config, logger));
+  registerApi(app, { handler, apiKey: config.API_KEY });
   registerStatic(app);
   await app.ready();
   io.attach(app.server);
@@ -75,9 +62,49 @@ export async function startNode(config: Config): Promise<RunningNode> {
   return { handler, io, port, logger, shutdown };
 }
 
-/** `io-session node`: runs until SIGTERM (graceful, exit 0) or a second signal (exit at once). */
+/** The handler options a node's configuration stands for. */
+function handlerOptions(config: Config, logger: Logger): SessionHandlerOptions {
+  return {
+    redis: config.REDIS_CLUSTER ? { cluster: config.REDIS_CLUSTER } : config.REDIS_URL,
+    nodeId: config.NODE_ID,
+    prefix: config.KEY_PREFIX,
+    timeout: config.SESSION_TIMEOUT_MS,
+    messageTtlMs: config.MESSAGE_TTL_MS,
+    statusRetentionMs: config.MESSAGE_STATUS_RETENTION_MS,
+    maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
+    rateLimitPerSec: config.RATE_LIMIT_PER_SEC,
+    auth:
+      config.AUTH === 'jwt'
+        ? createAuthenticator('jwt', config.AUTH_SECRET, { maxAgeS: config.JWT_MAX_AGE_S })
+        : { mode: 'none' },
+    maxConnections: config.MAX_CONNECTIONS,
+    maxConnectionsPerIp: config.MAX_CONNECTIONS_PER_IP,
+    maxConnectionsPerToken: config.MAX_CONNECTIONS_PER_TOKEN,
+    trustProxy: config.TRUST_PROXY,
+    heartbeatMs: config.HEARTBEAT_MS,
+    heartbeatTtlMs: config.HEARTBEAT_TTL_MS,
+    sweepIntervalMs: config.SWEEP_INTERVAL_MS,
+    keyspaceNotifications: config.KEYSPACE_NOTIFICATIONS,
+    buckets: config.BUCKETS,
+    replicaAcks: config.REDIS_WAIT_REPLICAS,
+    keepCompletedJobs: config.QUEUE_KEEP_COMPLETED,
+    logger: logger.child({ component: 'sessions' }),
+  };
+}
+
+/**
+ * `io-session node`: runs until SIGTERM (graceful, exit 0) or a second signal (exit at once). Unhandled
+ * rejections are logged, counted (`ios_unexpected_errors_total`) and contained; an uncaught exception drains
+ * and exits 1 (see `installProcessGuards`).
+ */
 export async function runNodeCommand(config: Config): Promise<void> {
   const node = await startNode(config);
+  installProcessGuards({
+    logger: node.logger,
+    count: (where) => node.handler.metrics.unexpectedErrors.inc({ where }),
+    stop: () => node.shutdown(),
+    stopTimeoutMs: config.DRAIN_MS + 10_000,
+  });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals += 1;

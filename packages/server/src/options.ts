@@ -6,7 +6,7 @@ import {
   type RedisTarget,
 } from '@io-session/store';
 import { hostname } from 'node:os';
-import type { Authenticator } from './auth.js';
+import type { AuthOption } from './auth.js';
 import { handlerDefaults } from './defaults.js';
 
 /** Options of `from(io, options)`. Every field is optional; defaults are in `handlerDefaults` / `storeDefaults`. */
@@ -27,8 +27,20 @@ export interface SessionHandlerOptions {
   maxPayloadBytes?: number;
   /** Client events a connection may send per second (bursts of twice that). Default `handlerDefaults.rateLimitPerSec`. */
   rateLimitPerSec?: number;
-  /** How a handshake's token is checked: `{ mode: 'none' }` (default, the seed's plain token), `{ mode: 'jwt', secret }`, or a function. */
-  auth?: { mode: 'none' } | { mode: 'jwt'; secret: string } | Authenticator;
+  /**
+   * How a handshake's token is checked: `{ mode: 'none' }` (default, the seed's plain token), `{ mode: 'jwt',
+   * secret, maxAgeS? }` (a JWT needs `exp` unless `maxAgeS` caps its life), or a function that may return
+   * `{ token, expiresAt }` to have the connection closed when its credential expires.
+   */
+  auth?: AuthOption;
+  /** Connections this node holds at most; 0: no limit. Default `handlerDefaults.maxConnections`. */
+  maxConnections?: number;
+  /** Connections from one client address on this node; 0: no limit. Default `handlerDefaults.maxConnectionsPerIp`. */
+  maxConnectionsPerIp?: number;
+  /** Connections of one session token on this node; 0: no limit. Default `handlerDefaults.maxConnectionsPerToken`. */
+  maxConnectionsPerToken?: number;
+  /** The client address is `x-forwarded-for`'s first entry (only behind a proxy that sets it). Default `handlerDefaults.trustProxy`. */
+  trustProxy?: boolean;
   /** Heartbeat interval / time-to-live of this node. Defaults `storeDefaults.heartbeatMs` / `heartbeatTtlMs`. */
   heartbeatMs?: number;
   heartbeatTtlMs?: number;
@@ -42,6 +54,10 @@ export interface SessionHandlerOptions {
   replicaAcks?: number;
   /** Completed receipts / session-events jobs kept per queue for inspection (QUEUE_KEEP_COMPLETED). Default `handlerDefaults.keepCompletedJobs`. */
   keepCompletedJobs?: number;
+  /** Unacknowledged pushes one session may hold; a push beyond it is refused. Default `storeDefaults.maxPendingPerSession`. */
+  maxPendingPerSession?: number;
+  /** Bytes a node holds unsent for one connection before it drops it as a slow client. Default `handlerDefaults.maxBufferedBytes`. */
+  maxBufferedBytes?: number;
   /** Consume the BullMQ `push` queue on this node. Default `handlerDefaults.consumePushQueue`. */
   consumePushQueue?: boolean;
   /** Install the sharded Redis adapter on `io` (required for a cluster). Default `handlerDefaults.installAdapter`. */
@@ -68,6 +84,10 @@ export function resolveOptions(options: SessionHandlerOptions): ResolvedOptions 
     maxPayloadBytes: handlerDefaults.maxPayloadBytes,
     rateLimitPerSec: handlerDefaults.rateLimitPerSec,
     auth: { mode: 'none' },
+    maxConnections: handlerDefaults.maxConnections,
+    maxConnectionsPerIp: handlerDefaults.maxConnectionsPerIp,
+    maxConnectionsPerToken: handlerDefaults.maxConnectionsPerToken,
+    trustProxy: handlerDefaults.trustProxy,
     heartbeatMs: storeDefaults.heartbeatMs,
     heartbeatTtlMs: storeDefaults.heartbeatTtlMs,
     sweepIntervalMs: storeDefaults.sweepIntervalMs,
@@ -75,6 +95,8 @@ export function resolveOptions(options: SessionHandlerOptions): ResolvedOptions 
     buckets: storeDefaults.buckets,
     replicaAcks: storeDefaults.replicaAcks,
     keepCompletedJobs: handlerDefaults.keepCompletedJobs,
+    maxPendingPerSession: storeDefaults.maxPendingPerSession,
+    maxBufferedBytes: handlerDefaults.maxBufferedBytes,
     consumePushQueue: handlerDefaults.consumePushQueue,
     installAdapter: handlerDefaults.installAdapter,
     logger: silentLogger,

@@ -3,9 +3,12 @@ import type { NodeRegistry, PushResult, SessionPage, SessionRecord, SessionStore
 import type { PushJobMessage } from '@io-session/worker';
 import type { Server } from 'socket.io';
 import type { LocalSession } from './connections/local-sessions.js';
+import { checkData, checkPush } from './delivery/push-input.js';
 import type { ClientDataEvent, ConnectionEvent, DeliveredEvent, SessionHandlerEvents } from './events.js';
+import { MAX_BATCH } from './limits.js';
 import type { NodeMetrics } from './metrics.js';
 import { resolveOptions, type SessionHandlerOptions } from './options.js';
+import type { PayloadLimits } from './protocol/payload.js';
 import { NodeRuntime } from './runtime/node-runtime.js';
 
 /**
@@ -23,6 +26,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
   readonly timeout: number;
   readonly #node: NodeRuntime;
   readonly #ready: Promise<void>;
+  readonly #limits: PayloadLimits;
   #closed: Promise<void> | undefined;
 
   constructor(io: Server, options: SessionHandlerOptions = {}) {
@@ -30,6 +34,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     const resolved = resolveOptions(options);
     this.nodeId = resolved.nodeId;
     this.timeout = resolved.timeout;
+    this.#limits = { maxBytes: resolved.maxPayloadBytes };
     this.#node = new NodeRuntime(io, resolved, this);
     this.#ready = this.#node.start();
     this.#ready.catch((err: unknown) => resolved.logger.error({ err }, 'io-session failed to start'));
@@ -103,24 +108,41 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
   /**
    * Stores a message for `token`'s session and sends it to every connection of it, wherever they are.
    * @returns true when the session exists and the message is stored (it will be re-sent until acknowledged).
+   * @throws PushRejectedError (a rejected promise) when the message breaks a limit: nothing is stored.
    */
   async pushMessage(token: string, data: unknown): Promise<boolean> {
     return (await this.push({ token, data })).stored;
   }
 
-  /** `pushMessage` with the message id and TTL exposed; what the HTTP API and the push queue use. */
+  /**
+   * `pushMessage` with the message id and TTL exposed; what the HTTP API uses. The message is checked first
+   * (token, id, `ttlMs` from 1 ms to 30 days, `data` within `maxPayloadBytes` and `MAX_DEPTH`).
+   * @throws PushRejectedError naming the bad field, before anything touches Redis.
+   */
   async push(message: PushJobMessage): Promise<PushResult> {
-    const [result] = await this.#node.pusher.pushMany([message]);
+    const [result] = await this.#node.pusher.pushMany([checkPush(message, this.#limits)]);
     return result as PushResult;
   }
 
-  /** Stores several messages (one Redis call per bucket), then routes each stored one. Results in order. */
-  pushMany(messages: PushJobMessage[]): Promise<PushResult[]> {
-    return this.#node.pusher.pushMany(messages);
+  /**
+   * Stores several messages (one Redis call per bucket, in chunks of `MAX_BATCH`), then routes each stored one.
+   * Results in order. Every message is checked before the first is stored.
+   * @throws PushRejectedError naming the first bad message (`messages[3].data`); nothing is stored then.
+   */
+  async pushMany(messages: PushJobMessage[]): Promise<PushResult[]> {
+    const checked = messages.map((m, i) => checkPush(m, this.#limits, `messages[${i}]`));
+    const results: PushResult[] = [];
+    for (let i = 0; i < checked.length; i += MAX_BATCH)
+      results.push(...(await this.#node.pusher.pushMany(checked.slice(i, i + MAX_BATCH))));
+    return results;
   }
 
-  /** Sends `data` to every connected client of the cluster, at most once, without receipts. */
+  /**
+   * Sends `data` to every connected client of the cluster, at most once, without receipts.
+   * @throws PushRejectedError when `data` breaks `maxPayloadBytes` or `MAX_DEPTH`.
+   */
   broadcastMessage(data: unknown): void {
+    checkData(data, this.#limits);
     this.#node.pusher.broadcast(data);
   }
 

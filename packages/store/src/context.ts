@@ -1,14 +1,18 @@
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
-import type { Scripts } from './scripts/scripts.js';
+import type { Scripts, StatusArgs } from './scripts/scripts.js';
 
 /** What every domain module of the store shares: the client, the keys, the scripts and the settings. */
 export interface StoreContext {
   readonly redis: RedisClient;
   readonly keys: Keys;
   readonly scripts: Scripts;
-  /** How long a settled message's status stays queryable, in ms. */
-  readonly statusRetentionMs: number;
+  /** A Redis Cluster: one bucket per script call (its keys share a slot); a single Redis takes many at once. */
+  readonly clustered: boolean;
+  /** Status retention and its time slot (half of it). */
+  readonly status: StatusArgs;
+  /** Unacknowledged pushes one session may hold. */
+  readonly maxPending: number;
   /** Replicas that must acknowledge a push (`WAIT`), and for how long to wait. */
   readonly replicaAcks: number;
   readonly replicaTimeoutMs: number;

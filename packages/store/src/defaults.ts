@@ -32,8 +32,25 @@ export const storeDefaults = {
   /** Sessions per page of `getSessions`: default and largest. */
   pageSize: 100,
   maxPageSize: 1000,
-  /** Pending messages a legacy receipt (acknowledgement by data) looks through at most. */
-  ackByDataScan: 1000,
+  /** Unacknowledged pushes one session may hold (MAX_PENDING_PER_SESSION); a push beyond it is refused. */
+  maxPendingPerSession: 1000,
+  /**
+   * Widest span of sequence numbers an inbox may cover, as a multiple of `maxPendingPerSession`: a message left
+   * pending while this many newer ones were acknowledged moves to the end of its inbox (bounds every inbox read).
+   */
+  inboxSpanFactor: 4,
+  /** Pending messages per page of an inbox replay. */
+  replayPage: 100,
+  /** Outbox entries a bucket may hold before pushes are refused (503): the queue side is behind or away. */
+  maxOutboxEntries: 50_000,
+  /** Pending fields a legacy receipt (acknowledgement by data) that the node could not match looks at, at most. */
+  ackByDataScan: 64,
+  /** Such fallback lookups per second per session (bursts of twice that), however many connections it has. */
+  ackByDataPerSec: 20,
+  /** Most messages (or acknowledgements) of one script call; larger batches are cut. */
+  maxPerCall: 500,
+  /** Longest an acknowledgement waits to be settled together with others, in ms. */
+  ackWindowMs: 2,
   /** Outbox entries read per stale-outbox scan of a bucket. */
   staleOutboxBatch: 500,
 } as const;

@@ -12,15 +12,17 @@ export {
   type ConnectOptions,
 } from './redis.js';
 export { defineScripts, loadScript, scriptFiles, type ScriptFile } from './scripts/load.js';
-export { Scripts } from './scripts/scripts.js';
+export { Scripts, type StatusArgs } from './scripts/scripts.js';
 export { StoreError, StoreErrorCode, storeError } from './errors.js';
 export { canonicalJson, parseJson } from './json.js';
 export { SessionStore, type SessionStoreOptions } from './session-store.js';
 export type { StoreContext } from './context.js';
 export { Sessions, type ConnectInput, type ConnectResult, type EventItem } from './sessions/sessions.js';
 export { SessionReads, nodeIdOf, type SessionPage } from './sessions/reads.js';
-export { Pushes, type PushInput, type PushResult } from './messages/push.js';
-export { Acks, type AckInput, type AckResult, type ReceiptItem } from './messages/acks.js';
+export { Pushes, type PushInput, type PushResult, type PushRefusal } from './messages/push.js';
+export { Acks, type AckInput, type AckResult, type ReceiptsItem } from './messages/acks.js';
+export { Inbox } from './messages/inbox.js';
+export { GroupCommit, type GroupCommitOptions } from './messages/group-commit.js';
 export { MessageStatus, type MessageStats } from './messages/status.js';
 export { Outbox, decodeOutboxEntry } from './outbox/outbox.js';
 export { NodeRegistry, type NodeRegistryOptions } from './cluster/liveness.js';

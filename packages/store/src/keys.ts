@@ -1,24 +1,30 @@
 /**
- * Every Redis key of io-session is built here and nowhere else.
+ * Every Redis key of io-session is built here and nowhere else (the Lua scripts build the per-bucket keys from a
+ * bucket's tag, in exactly these shapes).
  *
- * Sessions are spread over `buckets` hash slots. All keys of one session live in the slot of its bucket,
- * together with that bucket's deadline index, token index and outbox, so that one Lua script can change a
- * session *and* the indexes that point at it atomically, on a single Redis and on Redis Cluster alike.
+ * Sessions are spread over `buckets` hash slots. All keys of one session live in the slot of its bucket, together
+ * with that bucket's indexes, pending messages and outbox, so that one Lua script changes a session *and* every
+ * index that points at it atomically, on a single Redis and on Redis Cluster alike.
  *
- *   <prefix>:{<prefix>.<b>}:s:<token>   hash    the session (sid, t0, n, g, d, fc, lc, and c:<socketId> fields)
- *   <prefix>:{<prefix>.<b>}:q:<token>   list    ids of the session's pending pushes, oldest first
- *   <prefix>:{<prefix>.<b>}:g:<token>   string  grace marker; its expiry wakes the sweeper early
- *   <prefix>:{<prefix>.<b>}:m:<id>      hash    one pushed message and its delivery status
- *   <prefix>:{<prefix>.<b>}:due         zset    token -> grace deadline (ms)
- *   <prefix>:{<prefix>.<b>}:all         zset    every live token of the bucket (lexicographic pagination)
- *   <prefix>:{<prefix>.<b>}:outbox      stream  session events and receipts waiting to be relayed to BullMQ
- *   <prefix>:{<prefix>.<b>}:relay       string  lease of the node relaying stale outbox entries
- *   <prefix>:{<prefix>.<b>}:stats       hash    cluster-wide counters: pushed, delivered, expired
+ *   <tag> = <prefix>:{<prefix>.<b>}
+ *   <tag>:s:<token>     hash    the session (sid, t0, n, g, d, fc, lc, rb, rr and c:<socketId> fields)
+ *   <tag>:g:<token>     string  grace marker; its expiry wakes a sweeper early
+ *   <tag>:e:<token>     string  tombstone of the last ended lifetime (a minute): replayed logouts, `prev` links
+ *   <tag>:rt            hash    token -> "seq|count|lo|recounted|grace|holders": the route index (lua/includes/route.lua)
+ *   <tag>:pq            hash    "<seq>|<token>" -> pending message (lua/includes/pending.lua)
+ *   <tag>:pid           hash    message id -> "<seq>|<token>" of a pending message
+ *   <tag>:st:<slot>     hash    message id -> "d|x|at|token": settled statuses, one key per time slot
+ *   <tag>:ni:<inst>     set     tokens with a connection on a node instance (what a reaper needs)
+ *   <tag>:due           zset    token -> grace deadline (ms)
+ *   <tag>:all           zset    every live token of the bucket (lexicographic pagination)
+ *   <tag>:outbox        stream  session events (`e`) and receipt batches (`r`) waiting to be relayed to BullMQ
+ *   <tag>:relay         string  lease of the node relaying stale outbox entries
+ *   <tag>:stats         hash    cluster-wide counters: pushed, delivered, expired
  *   <prefix>:{<prefix>.nodes}:live      zset    node instance -> heartbeat deadline (ms)
  *   <prefix>:{<prefix>.nodes}:reaping   zset    dead node instance -> lease deadline of its reaper
  *   <prefix>:{<prefix>.nodes}:info      hash    node instance -> its last heartbeat report (JSON)
+ *   <prefix>:{<prefix>.n.<inst>}:route  channel sharded pub/sub channel of pushes routed to a node instance
  *   <prefix>:{<prefix>.feed}:recent     list    the latest relayed receipts and session events (capped)
- *   <prefix>:{<prefix>.n.<inst>}:tokens set     tokens that have (or had) a connection on a node instance
  *   <prefix>:{<prefix>.meta}:config     hash    cluster-wide settings every node must agree on
  *
  * BullMQ builds its own keys under the prefix `{<prefix>}`; the worker's dedupe markers are built in
@@ -27,20 +33,21 @@
 import { bucketOf } from './hash.js';
 
 export interface BucketKeys {
+  readonly bucket: number;
+  /** `<prefix>:{<prefix>.<b>}`: the scripts build the bucket's other keys from it. */
   readonly tag: string;
   readonly due: string;
   readonly all: string;
+  readonly route: string;
+  readonly pending: string;
+  readonly pendingIds: string;
   readonly outbox: string;
   readonly relayLease: string;
   readonly stats: string;
-  /** Prefix of the per-message hashes of this bucket (`…:m:`); scripts append the message id. */
-  readonly messagePrefix: string;
 }
 
 export interface SessionKeys extends BucketKeys {
-  readonly bucket: number;
   readonly session: string;
-  readonly inbox: string;
   readonly graceMarker: string;
 }
 
@@ -52,16 +59,19 @@ export class Keys {
     readonly prefix: string,
     readonly bucketCount: number,
   ) {
-    this.#buckets = Array.from({ length: bucketCount }, (_, b) => {
-      const tag = `${prefix}:{${prefix}.${b}}`;
+    this.#buckets = Array.from({ length: bucketCount }, (_, bucket) => {
+      const tag = `${prefix}:{${prefix}.${bucket}}`;
       return {
+        bucket,
         tag,
         due: `${tag}:due`,
         all: `${tag}:all`,
+        route: `${tag}:rt`,
+        pending: `${tag}:pq`,
+        pendingIds: `${tag}:pid`,
         outbox: `${tag}:outbox`,
         relayLease: `${tag}:relay`,
         stats: `${tag}:stats`,
-        messagePrefix: `${tag}:m:`,
       };
     });
   }
@@ -77,25 +87,18 @@ export class Keys {
   }
 
   session(token: string): SessionKeys {
-    const bucket = this.bucketOf(token);
-    const b = this.bucket(bucket);
-    return {
-      tag: b.tag,
-      due: b.due,
-      all: b.all,
-      outbox: b.outbox,
-      relayLease: b.relayLease,
-      stats: b.stats,
-      messagePrefix: b.messagePrefix,
-      bucket,
-      session: `${b.tag}:s:${token}`,
-      inbox: `${b.tag}:q:${token}`,
-      graceMarker: `${b.tag}:g:${token}`,
-    };
+    const b = this.bucket(this.bucketOf(token));
+    return { ...b, session: `${b.tag}:s:${token}`, graceMarker: `${b.tag}:g:${token}` };
   }
 
-  message(bucket: number, id: string): string {
-    return `${this.bucket(bucket).messagePrefix}${id}`;
+  /** The settled-status key of a bucket's time slot. */
+  statusSlot(bucket: number, slot: number): string {
+    return `${this.bucket(bucket).tag}:st:${slot}`;
+  }
+
+  /** The tokens a node instance holds connections of, in one bucket. */
+  nodeIndex(bucket: number, instance: string): string {
+    return `${this.bucket(bucket).tag}:ni:${instance}`;
   }
 
   /** Parses a grace-marker key (from a keyspace notification) back into its bucket. */
@@ -120,12 +123,13 @@ export class Keys {
     return `${this.prefix}:{${this.prefix}.nodes}:info`;
   }
 
-  get recentFeed(): string {
-    return `${this.prefix}:{${this.prefix}.feed}:recent`;
+  /** The sharded channel pushes to a node instance travel on (hash-tagged per instance: spread over shards). */
+  routeChannel(instance: string): string {
+    return `${this.prefix}:{${this.prefix}.n.${instance}}:route`;
   }
 
-  nodeTokens(instance: string): string {
-    return `${this.prefix}:{${this.prefix}.n.${instance}}:tokens`;
+  get recentFeed(): string {
+    return `${this.prefix}:{${this.prefix}.feed}:recent`;
   }
 
   get config(): string {

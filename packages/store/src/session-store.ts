@@ -2,11 +2,12 @@ import type { StoreContext } from './context.js';
 import { storeDefaults } from './defaults.js';
 import { Keys } from './keys.js';
 import { Acks } from './messages/acks.js';
+import { Inbox } from './messages/inbox.js';
 import { Pushes } from './messages/push.js';
 import { MessageStatus } from './messages/status.js';
 import { Outbox } from './outbox/outbox.js';
-import type { RedisClient } from './redis.js';
-import { Scripts } from './scripts/scripts.js';
+import { isCluster, type RedisClient } from './redis.js';
+import { Scripts, type StatusArgs } from './scripts/scripts.js';
 import { SessionReads } from './sessions/reads.js';
 import { Sessions } from './sessions/sessions.js';
 
@@ -26,6 +27,8 @@ export interface SessionStoreOptions {
   replicaAcks?: number;
   /** Longest `WAIT` for `replicaAcks`, in ms. Default `storeDefaults.replicaTimeoutMs`. */
   replicaTimeoutMs?: number;
+  /** Unacknowledged pushes one session may hold. Default `storeDefaults.maxPendingPerSession`. */
+  maxPendingPerSession?: number;
 }
 
 /**
@@ -36,7 +39,9 @@ export class SessionStore implements StoreContext {
   readonly keys: Keys;
   readonly redis: RedisClient;
   readonly scripts: Scripts;
-  readonly statusRetentionMs: number;
+  readonly clustered: boolean;
+  readonly status: StatusArgs;
+  readonly maxPending: number;
   readonly replicaAcks: number;
   readonly replicaTimeoutMs: number;
   /** Connect, disconnect, reap, logout, expire, data. */
@@ -45,6 +50,8 @@ export class SessionStore implements StoreContext {
   readonly reads: SessionReads;
   /** Storing pushes. */
   readonly pushes: Pushes;
+  /** Reading a session's pending messages in pages. */
+  readonly inbox: Inbox;
   /** Settling acknowledgements, each with its one receipt. */
   readonly acks: Acks;
   /** Message status and counters. */
@@ -55,13 +62,17 @@ export class SessionStore implements StoreContext {
   constructor(options: SessionStoreOptions) {
     this.redis = options.redis;
     this.keys = new Keys(options.prefix ?? storeDefaults.prefix, options.buckets ?? storeDefaults.buckets);
-    this.statusRetentionMs = options.statusRetentionMs ?? storeDefaults.statusRetentionMs;
+    this.clustered = isCluster(this.redis);
+    const retentionMs = options.statusRetentionMs ?? storeDefaults.statusRetentionMs;
+    this.status = { retentionMs, slotMs: Math.max(1, Math.ceil(retentionMs / 2)) };
+    this.maxPending = options.maxPendingPerSession ?? storeDefaults.maxPendingPerSession;
     this.replicaAcks = options.replicaAcks ?? storeDefaults.replicaAcks;
     this.replicaTimeoutMs = options.replicaTimeoutMs ?? storeDefaults.replicaTimeoutMs;
     this.scripts = new Scripts(this.redis);
     this.sessions = new Sessions(this);
     this.reads = new SessionReads(this);
     this.pushes = new Pushes(this);
+    this.inbox = new Inbox(this);
     this.acks = new Acks(this);
     this.messages = new MessageStatus(this);
     this.outbox = new Outbox(this);

@@ -1,5 +1,8 @@
-/** Protocol spoken by a connection: 1 = legacy io-session-handler clients, 2 = clients that sent `v: 2`. */
-export type Protocol = 1 | 2;
+/**
+ * Protocol spoken by a connection: 1 = legacy io-session-handler clients, 2 = clients that sent `v: 2` (one
+ * `push_message` per push, acknowledged by callback), 3 = clients that sent `v: 3` (`push_batch` frames, the SDK).
+ */
+export type Protocol = 1 | 2 | 3;
 
 export interface Connection {
   /** Socket.IO socket id. */
@@ -25,9 +28,14 @@ export interface SessionRecord {
   graceUntil?: number;
 }
 
+/** A stored message waiting for an acknowledgement, as a node sends it. */
 export interface PendingMessage {
+  /** Its number in the session: pushes to a session are numbered 1, 2, … in the order they were stored. */
+  seq: number;
   id: string;
-  data: unknown;
+  /** The data as stored: canonical JSON text. */
+  text: string;
+  /** When it was stored (Redis clock, ms). */
   ts: number;
 }
 
@@ -41,6 +49,8 @@ export interface SessionEvent {
   status: 1 | 0;
   at: number;
   reason?: 'grace' | 'logout' | 'reaped';
+  /** On `session.started`: the sid of the token's previous lifetime when it ended within the last minute. */
+  prev?: string;
 }
 
 export interface Receipt {
@@ -52,10 +62,10 @@ export interface Receipt {
   socketId: string;
 }
 
-/** One entry of a bucket outbox, decoded. */
+/** One entry of a bucket outbox, decoded: a session event, or the receipts one acknowledgement call settled. */
 export type OutboxItem =
   | { kind: 'event'; bucket: number; entryId: string; event: SessionEvent }
-  | { kind: 'receipt'; bucket: number; entryId: string; receipt: Receipt };
+  | { kind: 'receipts'; bucket: number; entryId: string; receipts: Receipt[] };
 
 export type MessageStatus = 'pending' | 'delivered' | 'expired';
 

@@ -38,6 +38,19 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables whose value is a secret: a configuration error names them and never shows their value. */
+const SECRET_NAME = /(SECRET|PASSWORD|(^|_)KEY|CREDENTIALS?)$/i;
+
+/**
+ * How a bad value is shown in a configuration error: secrets not at all; a value with credentials (`user:pass@`,
+ * in a URL or not, parsable or not) with everything up to its last `@` as `***`; anything else as JSON.
+ */
+export function shownValue(variable: string, value: string): string {
+  if (value === '') return '(not set)';
+  if (SECRET_NAME.test(variable)) return '(value not shown: it is a secret)';
+  return `(got ${JSON.stringify(value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^]*@/, '$1***@'))})`;
+}
+
 /** Validates the set (non-empty) variables of `env`; throws a ConfigError naming the first bad one. */
 export function parseEnv<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -47,6 +60,6 @@ export function parseEnv<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T {
   const variable = String(issue?.path[0] ?? 'environment');
   throw new ConfigError(
     variable,
-    `${issue?.message ?? 'is invalid'} (got ${JSON.stringify(env[variable] ?? '')})`,
+    `${issue?.message ?? 'is invalid'} ${shownValue(variable, env[variable] ?? '')}`,
   );
 }

@@ -1,4 +1,23 @@
 export * from './queues.js';
+export * from './limits.js';
+export {
+  tokenSchema,
+  messageIdSchema,
+  groupNameSchema,
+  pushMessageSchema,
+  tokensSchema,
+  pushJobVariants,
+  pushJobSchema,
+  pushJobVariantOf,
+  receiptSchema,
+  receiptsJobSchema,
+  sessionEventSchema,
+  receiptsWebhookBodySchema,
+  sessionEventsWebhookBodySchema,
+  describeIssues,
+} from './schemas.js';
+export { jsonSchemas, jsonSchemaSources } from './json-schemas.js';
+export { pushJobOf, receiptsOf, eventOf } from './jobs.js';
 export { PushQueue, pushJobOptions, type PushQueueOptions, type PushOptions } from './push-queue.js';
 export {
   createWorker,
@@ -15,7 +34,17 @@ export { SeenKeys, SEEN_SHARDS, type SeenScope } from './seen-keys.js';
 export { SeenMarkers, type Claim } from './seen-markers.js';
 export { Batcher } from './batcher.js';
 export { Webhook, WebhookError, redactUrl, type WebhookOptions } from './webhook.js';
+export {
+  verifyWebhook,
+  signWebhook,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+  WEBHOOK_TOLERANCE_MS,
+  type VerifyWebhookInput,
+  type WebhookHeaders,
+} from './webhook-signature.js';
 export { workerDefaults } from './defaults.js';
 export { loadWorkerConfig, workerConfigSchema, type WorkerConfig } from './worker-config.js';
 export { runWorkerCommand, startWorker } from './worker-command.js';
-export { ConfigError, parseEnv, envInt, envRedisUrl, envSeeds } from './env.js';
+export { ConfigError, parseEnv, shownValue, envInt, envRedisUrl, envSeeds } from './env.js';
+export { installProcessGuards, type ProcessGuardOptions, type ProcessErrorKind } from './process-guards.js';

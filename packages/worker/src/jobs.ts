@@ -1,32 +1,33 @@
 import type { Receipt, SessionEvent } from '@io-session/store';
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { ReceiptsJob, SessionEventJob } from './queues.js';
+import type { z } from 'zod';
+import type { PushJob, ReceiptsJob, SessionEventJob } from './queues.js';
+import { describeIssues, pushJobVariantOf, receiptsJobSchema, sessionEventSchema } from './schemas.js';
 
-/** The receipts of a job; a job that has none cannot succeed on a retry, so it fails for good. */
+/**
+ * Checks job data against its schema. A malformed job cannot succeed on a retry, so it fails for good
+ * (UnrecoverableError), with a message naming the bad fields. On success the job's own data is returned, not
+ * zod's copy: fields newer than this worker reach the handlers too.
+ */
+function checked<T>(schema: z.ZodType, data: unknown, what: string): T {
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) throw new UnrecoverableError(`${what}: ${describeIssues(parsed.error)}`);
+  return data as T;
+}
+
+/** The receipts of a `receipts` job. */
 export function receiptsOf(job: Job<ReceiptsJob>): Receipt[] {
-  const receipts: unknown = (job.data as Partial<ReceiptsJob> | undefined)?.receipts;
-  if (!Array.isArray(receipts) || !receipts.every(isReceipt))
-    throw new UnrecoverableError('a receipts job needs { receipts: [{ id, token, data, deliveredAt, … }] }');
-  return receipts;
+  return checked<ReceiptsJob>(receiptsJobSchema, job.data, 'malformed receipts job').receipts;
 }
 
-function isReceipt(value: unknown): value is Receipt {
-  const r = value as Partial<Receipt> | null;
-  return typeof r === 'object' && r !== null && typeof r.id === 'string' && r.id !== '';
-}
-
+/** The event of a `session-events` job. */
 export function eventOf(job: Job<SessionEventJob>): SessionEvent {
-  const e = job.data as Partial<SessionEvent> | undefined;
-  if (
-    !e ||
-    (e.type !== 'session.started' && e.type !== 'session.ended') ||
-    typeof e.token !== 'string' ||
-    typeof e.sid !== 'string'
-  )
-    throw new UnrecoverableError(
-      "a session-events job needs { type: 'session.started' | 'session.ended', token, sid, … }",
-    );
-  return e as SessionEvent;
+  return checked<SessionEventJob>(sessionEventSchema, job.data, 'malformed session-events job');
+}
+
+/** The data of a `push` job, checked against the variant its keys name (`tokens`, `group`, `messages`, …). */
+export function pushJobOf(job: Job<PushJob>): PushJob {
+  return checked<PushJob>(pushJobVariantOf(job.data), job.data, 'malformed push job');
 }
 
 /** A session event is one per type and session lifetime. */

@@ -3,7 +3,15 @@ import { openRedis, type RedisClient, type RedisTarget } from '@io-session/store
 import { Queue, type JobsOptions } from 'bullmq';
 import { defaultKeyPrefix, defaultRedisTarget } from './connection.js';
 import { workerDefaults } from './defaults.js';
-import { QueueName, queuePrefix, safeJobId, type PushJob, type PushJobMessage } from './queues.js';
+import {
+  MAX_PUSH_BATCH,
+  QueueName,
+  queuePrefix,
+  safeJobId,
+  type PushJob,
+  type PushJobMessage,
+} from './queues.js';
+import { describeIssues, pushMessageSchema } from './schemas.js';
 
 export interface PushQueueOptions {
   /**
@@ -14,7 +22,7 @@ export interface PushQueueOptions {
   connection?: RedisTarget;
   /** The cluster's `KEY_PREFIX`; the queue lives under the BullMQ prefix `{<prefix>}`. Default `KEY_PREFIX` or `ios`. */
   prefix?: string;
-  /** Most messages carried by one `{ messages: [...] }` job of {@link PushQueue.pushMany}. Default `workerDefaults.pushBatchSize`. */
+  /** Most messages carried by one `{ messages: [...] }` job of {@link PushQueue.pushMany}, at most `MAX_PUSH_BATCH`. Default `workerDefaults.pushBatchSize`. */
   batchSize?: number;
   /** Options of every job added. Default `workerDefaults.pushJobOptions`. */
   jobOptions?: JobsOptions;
@@ -60,8 +68,10 @@ export class PushQueue {
     const prefix = options.prefix ?? defaultKeyPrefix();
     this.#batchSize = options.batchSize ?? workerDefaults.pushBatchSize;
     this.#jobOptions = options.jobOptions ?? workerDefaults.pushJobOptions;
-    if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1)
-      throw new RangeError(`PushQueue batchSize must be a positive whole number, got ${this.#batchSize}`);
+    if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1 || this.#batchSize > MAX_PUSH_BATCH)
+      throw new RangeError(
+        `PushQueue batchSize must be a whole number from 1 to ${MAX_PUSH_BATCH}, got ${this.#batchSize}`,
+      );
     this.#redis = openRedis(options.connection ?? defaultRedisTarget(), { connectionName: 'ios-push-queue' });
     this.queue = new Queue<PushJob>(QueueName.push, { connection: this.#redis, prefix: queuePrefix(prefix) });
   }
@@ -110,15 +120,12 @@ export class PushQueue {
   }
 }
 
-/** Checks one message and returns it in the job's shape (no `undefined` fields). */
+/** Checks one message against the job schema and returns it in the job's shape (no `undefined` fields). */
 function pushMessage(message: PushJobMessage): PushJobMessage {
   const { token, data, id, ttlMs } = message;
-  if (typeof token !== 'string' || token === '') throw new TypeError('push needs a non-empty string token');
-  if (data === undefined) throw new TypeError(`push to ${token} needs data`);
-  if (id !== undefined && (typeof id !== 'string' || id === ''))
-    throw new TypeError(`push to ${token}: id must be a non-empty string`);
-  if (ttlMs !== undefined && (!Number.isInteger(ttlMs) || ttlMs < 1))
-    throw new TypeError(`push to ${token}: ttlMs must be a positive whole number of milliseconds`);
+  if (data === undefined) throw new TypeError(`push to ${String(token)} needs data`);
+  const parsed = pushMessageSchema.safeParse(message);
+  if (!parsed.success) throw new TypeError(`push to ${String(token)}: ${describeIssues(parsed.error)}`);
   return {
     token,
     data,

@@ -1,6 +1,7 @@
-import type { Receipt, SessionEvent } from '@io-session/store';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { z } from 'zod';
 import { CAPPED_BACKOFF } from './backoff.js';
+import type { pushJobSchema, pushMessageSchema, receiptsJobSchema, sessionEventSchema } from './schemas.js';
 
 /** Queue names (CONTRACT.md §6). Their BullMQ prefix is `{<KEY_PREFIX>}`: one hash slot per prefix on Redis Cluster. */
 export const QueueName = {
@@ -13,26 +14,26 @@ export function queuePrefix(keyPrefix: string): string {
   return `{${keyPrefix}}`;
 }
 
-/** One push: to a token (at-least-once, receipted). */
-export interface PushJobMessage {
-  token: string;
-  data: unknown;
-  /** Message id; pushing the same id twice stores the message once. Generated when absent. */
-  id?: string;
-  /** How long the message waits for its session's clients; default MESSAGE_TTL_MS. */
-  ttlMs?: number;
-}
+/** One push to a token (at-least-once, receipted): `{ token, data, id?, ttlMs? }` (schemas.ts `pushMessageSchema`). */
+export type PushJobMessage = z.infer<typeof pushMessageSchema>;
 
-/** Job data of the `push` queue: one message, a broadcast, or a batch of messages. */
-export type PushJob = PushJobMessage | { broadcast: true; data: unknown } | { messages: PushJobMessage[] };
+/**
+ * Most messages one `{ messages: [...] }` job may carry: nodes fail a larger batch job once, whole, naming
+ * `messages` (`PushQueue#pushMany` splits into jobs of at most this many).
+ */
+export const MAX_PUSH_BATCH = 1000;
 
-/** Job data of the `receipts` queue: nodes batch several receipts into one job. */
-export interface ReceiptsJob {
-  receipts: Receipt[];
-}
+/**
+ * Job data of the `push` queue (schemas.ts `pushJobSchema`): one message, a batch of messages, a broadcast, or
+ * one message to several tokens or to a group (CONTRACT.md §10).
+ */
+export type PushJob = z.infer<typeof pushJobSchema>;
 
-/** Job data of the `session-events` queue: one lifecycle event. */
-export type SessionEventJob = SessionEvent;
+/** Job data of the `receipts` queue: nodes batch several receipts into one job (schemas.ts `receiptsJobSchema`). */
+export type ReceiptsJob = z.infer<typeof receiptsJobSchema>;
+
+/** Job data of the `session-events` queue: one lifecycle event (schemas.ts `sessionEventSchema`). */
+export type SessionEventJob = z.infer<typeof sessionEventSchema>;
 
 /** BullMQ job ids may not contain ':'. */
 export function safeJobId(id: string): string {

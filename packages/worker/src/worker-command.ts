@@ -1,15 +1,17 @@
 import { pino, type Logger } from 'pino';
 import { createWorker, type IoSessionWorker, type IoSessionWorkerOptions } from './worker.js';
 import { ConfigError } from './env.js';
+import { installProcessGuards } from './process-guards.js';
 import { loadWorkerConfig, type WorkerConfig } from './worker-config.js';
 import { redactUrl, Webhook } from './webhook.js';
 
 /**
  * `io-session worker`: consumes `receipts` and `session-events` and POSTs each job's items as a JSON array
- * to `RECEIPT_WEBHOOK_URL` / `EVENTS_WEBHOOK_URL`, retrying with the capped backoff until the endpoint
+ * to `RECEIPT_WEBHOOK_URL` / `EVENTS_WEBHOOK_URL` (signed with `WEBHOOK_SECRET` when set), retrying with the capped backoff until the endpoint
  * answers 2xx. A queue without a webhook has its items logged at debug and acknowledged.
  * Bad configuration: one line on stderr, exit 2. SIGTERM / SIGINT: graceful close, exit 0; a second
- * signal exits at once.
+ * signal exits at once. Unhandled rejections are logged and contained; an uncaught exception closes the
+ * worker and exits 1 (see `installProcessGuards`).
  */
 export async function runWorkerCommand(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfigOrExit(env);
@@ -19,12 +21,15 @@ export async function runWorkerCommand(env: NodeJS.ProcessEnv = process.env): Pr
     timestamp: pino.stdTimeFunctions.isoTime,
   });
   const worker = startWorker(config, logger);
+  // Uncaught exception: close (running jobs finish or are taken over after their lock), then exit 1.
+  installProcessGuards({ logger, stop: () => worker.close(), stopTimeoutMs: config.WORKER_LOCK_MS });
   logger.info(
     {
       prefix: config.KEY_PREFIX,
       redis: config.REDIS_CLUSTER ? { cluster: config.REDIS_CLUSTER } : redactUrl(config.REDIS_URL),
       receiptWebhook: config.RECEIPT_WEBHOOK_URL ? redactUrl(config.RECEIPT_WEBHOOK_URL) : null,
       eventsWebhook: config.EVENTS_WEBHOOK_URL ? redactUrl(config.EVENTS_WEBHOOK_URL) : null,
+      signed: config.WEBHOOK_SECRET !== undefined,
       concurrency: config.WORKER_CONCURRENCY,
     },
     'io-session worker starting',
@@ -52,9 +57,9 @@ export async function runWorkerCommand(env: NodeJS.ProcessEnv = process.env): Pr
 
 /** Builds the worker of the command: webhook handlers, or debug logging where no webhook is set. */
 export function startWorker(config: WorkerConfig, logger: Logger): IoSessionWorker {
-  const timeoutMs = config.WEBHOOK_TIMEOUT_MS;
-  const receipts = config.RECEIPT_WEBHOOK_URL && new Webhook({ url: config.RECEIPT_WEBHOOK_URL, timeoutMs });
-  const events = config.EVENTS_WEBHOOK_URL && new Webhook({ url: config.EVENTS_WEBHOOK_URL, timeoutMs });
+  const common = { timeoutMs: config.WEBHOOK_TIMEOUT_MS, secret: config.WEBHOOK_SECRET };
+  const receipts = config.RECEIPT_WEBHOOK_URL && new Webhook({ url: config.RECEIPT_WEBHOOK_URL, ...common });
+  const events = config.EVENTS_WEBHOOK_URL && new Webhook({ url: config.EVENTS_WEBHOOK_URL, ...common });
   const options: IoSessionWorkerOptions = {
     connection: config.REDIS_CLUSTER ? { cluster: config.REDIS_CLUSTER } : config.REDIS_URL,
     prefix: config.KEY_PREFIX,

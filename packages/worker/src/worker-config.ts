@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envInt, envRedisUrl, envSeeds, parseEnv } from './env.js';
+import { MIN_WEBHOOK_SECRET_LENGTH } from './webhook-signature.js';
 
 const httpUrl = z
   .string()
@@ -23,6 +24,11 @@ export const workerConfigSchema = z.object({
   /** Session events are POSTed here; unset: logged at debug and acknowledged. */
   EVENTS_WEBHOOK_URL: httpUrl.optional(),
   WEBHOOK_TIMEOUT_MS: int(1).default(10_000),
+  /** Signs every webhook POST (CONTRACT.md §11); receivers check it with `verifyWebhook`. Unset: unsigned. */
+  WEBHOOK_SECRET: z
+    .string()
+    .min(MIN_WEBHOOK_SECRET_LENGTH, `must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters`)
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `receipts` jobs (so webhook POSTs) at once. */
   WORKER_CONCURRENCY: int(1, 1000).default(8),

@@ -1,19 +1,22 @@
 import type { EventItem, Logger, NodeRegistry, SessionStore } from '@io-session/store';
 import type { Socket } from 'socket.io';
-import type { PushRouter } from '../delivery/router.js';
+import type { Holding } from '../delivery/holding.js';
 import type { NodeMetrics } from '../metrics.js';
+import type { Sender } from '../protocol/sender.js';
 import type { SocketState } from '../protocol/socket-state.js';
 import type { LocalSessions } from './local-sessions.js';
 
 export interface RegistrationOptions {
   store: SessionStore;
   registry: NodeRegistry;
-  router: PushRouter;
   local: LocalSessions;
+  holding: Holding;
   metrics: NodeMetrics;
   logger: Logger;
   /** Grace a session gets when its last connection goes, in ms. */
   graceMs: number;
+  /** The sender of a new connection (made before it registers: pushes routed meanwhile wait in it). */
+  makeSender: (socket: Socket, state: SocketState) => Sender;
   /** Session events the store returned: to the relay and the in-process listeners. */
   publish: (items: EventItem[]) => void;
   /** True once the node is closing: an unregistration that keeps failing is left to the reaper. */
@@ -21,28 +24,29 @@ export interface RegistrationOptions {
 }
 
 /**
- * Registering and unregistering connections in Redis. Order matters for crash safety: the router subscription
- * and the node-index entry come before `connect.lua` (a survivor can always find and reap what a dead node
- * registered; no push slips between registration and subscription), and `disconnect.lua` comes before the
- * node-index entry goes. Each registered connection is unregistered exactly once, retried until Redis takes it.
+ * Registering and unregistering connections in Redis: one connect.lua call per handshake, which also writes the
+ * node index a survivor reaps by and the route entry pushes find this node by — so a registered connection is
+ * always reachable and always reapable. Each registration is undone exactly once (disconnect.lua, retried until
+ * Redis takes it; a failed or unanswered registration is undone too, since it may have run).
  */
 export class Registration {
   /** Unregistrations in flight. */
   readonly #unregistering = new Set<Promise<void>>();
+  /** Unregistrations given up while closing (the node then asks to be reaped). */
+  #abandoned = 0;
 
   constructor(private readonly o: RegistrationOptions) {}
 
-  /** Registers the connection. @returns false (after undoing the local part) when Redis failed. */
+  get abandoned(): number {
+    return this.#abandoned;
+  }
+
+  /** Registers the connection. @returns false when Redis failed (the registration is being undone). */
   async register(socket: Socket, state: SocketState): Promise<boolean> {
-    const { local, router, registry, store, metrics } = this.o;
+    const { local, registry, store, metrics } = this.o;
     const entry = local.acquire(state.token, socket);
+    state.sender = this.o.makeSender(socket, state);
     try {
-      await router.join(state.token);
-      entry.tracked ??= registry.track(state.token).catch((err: unknown) => {
-        entry.tracked = undefined;
-        throw err;
-      });
-      await entry.tracked;
       const result = await metrics.time(
         'connect',
         store.sessions.connect({
@@ -54,22 +58,26 @@ export class Registration {
       );
       metrics.connects.inc();
       entry.data = result.data;
-      state.pending = result.pending;
+      state.sid = result.sid;
+      // A routed logout of this lifetime may have overtaken the registration's answer.
+      if (entry.ended.has(result.sid)) state.loggedOut = true;
+      state.first = { seq: result.seq, pending: result.pending, more: result.more };
+      state.sender.expect(result.seq);
+      this.o.holding.registered(entry, result.sid, result.seq);
       this.o.publish(result.events);
       return true;
     } catch (err) {
       this.o.logger.warn({ err, token: state.token }, 'could not register a connection; refusing it');
-      entry.sockets.delete(socket.id);
-      router.leave(state.token);
-      local.release(state.token, entry);
+      this.release(socket, state);
       return false;
     }
   }
 
-  /** Unregisters a registered connection, once. */
+  /** Unregisters a connection, once (also one whose registration failed: it may have run). */
   release(socket: Socket, state: SocketState): void {
     if (state.released) return;
     state.released = true;
+    state.sender?.close();
     const work = this.#unregister(socket, state);
     this.#unregistering.add(work);
     void work
@@ -83,10 +91,9 @@ export class Registration {
   }
 
   async #unregister(socket: Socket, state: SocketState): Promise<void> {
-    const { local, router, store, metrics } = this.o;
+    const { local, store, metrics } = this.o;
     const entry = local.get(state.token);
     entry?.sockets.delete(socket.id);
-    router.leave(state.token);
     for (let attempt = 0; ; attempt++) {
       try {
         const input = { token: state.token, socketId: socket.id, graceMs: this.o.graceMs };
@@ -95,17 +102,16 @@ export class Registration {
         break;
       } catch (err) {
         if (this.o.closing() && attempt > 3) {
+          this.#abandoned += 1;
           this.o.logger.warn(
             { err, token: state.token },
-            'giving up unregistering a connection; the reaper will',
+            'giving up unregistering a connection; a survivor will reap it',
           );
-          return;
+          break;
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2000)));
       }
     }
-    if (entry && local.release(state.token, entry)) {
-      await this.o.registry.untrack(state.token).catch(() => undefined);
-    }
+    if (entry) local.release(state.token, entry);
   }
 }

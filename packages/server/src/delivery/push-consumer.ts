@@ -2,39 +2,48 @@ import type { Logger, PushResult } from '@io-session/store';
 import { QueueName, type PushJob, type PushJobMessage } from '@io-session/worker';
 import { UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import { handlerDefaults } from '../defaults.js';
-import { pushMessageSchema } from './push-input.js';
+import { MAX_BATCH } from '../limits.js';
+import type { PayloadLimits } from '../protocol/payload.js';
+import { checkData, checkPush, PushRejectedError } from './push-input.js';
 
 export interface PushConsumerOptions {
   connection: ConnectionOptions;
   prefix: string;
   /** Jobs processed at once by this node. Default `handlerDefaults.pushConcurrency`. */
   concurrency?: number;
+  /** Largest `data` of a job's message or broadcast, in bytes of JSON. Default `handlerDefaults.maxPayloadBytes`. */
+  maxPayloadBytes?: number;
   logger: Logger;
   push: (messages: PushJobMessage[]) => Promise<PushResult[]>;
   broadcast: (data: unknown) => void;
+  /** A job failed for a reason other than its own data (Redis, a bug): for a metric. It is retried. */
+  onUnexpectedError?: (err: Error) => void;
 }
+
+/** What a valid job asks for. */
+type JobWork = { kind: 'broadcast'; data: unknown } | { kind: 'push'; messages: PushJobMessage[] };
+
+const SHAPE = '{ token, data, id?, ttlMs? }, { messages: [...] } or { broadcast: true, data }';
 
 /**
  * Consumes the `push` queue on every node. A job completes once its messages are stored in Redis
  * (not when they are delivered): from then on the at-least-once delivery of the store takes over. A job
- * that stalls or fails is retried by BullMQ; message ids make the retry store nothing twice.
+ * that stalls or fails is retried by BullMQ; message ids make the retry store nothing twice. A malformed job
+ * (not an object, a bad field, data too large or too deep, a batch over `MAX_BATCH`) stays malformed: it fails
+ * once, for good (`UnrecoverableError`), with a reason naming the field, and stores nothing.
  */
 export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob> {
+  const limits: PayloadLimits = { maxBytes: options.maxPayloadBytes ?? handlerDefaults.maxPayloadBytes };
   const worker = new Worker<PushJob>(
     QueueName.push,
     async (job) => {
-      const data = job.data;
-      if ('broadcast' in data && data.broadcast === true) {
-        options.broadcast(data.data);
+      const work = jobWork(job.data as unknown, limits);
+      if (work.kind === 'broadcast') {
+        options.broadcast(work.data);
         return { broadcast: true };
       }
-      const messages = 'messages' in data ? data.messages : [data as PushJobMessage];
-      if (!Array.isArray(messages) || !messages.every(validMessage)) {
-        // A malformed job stays malformed: fail it for good instead of retrying it.
-        throw new UnrecoverableError(
-          'push job needs { token, data, id?, ttlMs? } (token: 1-256 characters, id: 1-128, ttlMs: 1 ms-30 days) or { messages: [...] }',
-        );
-      }
+      const { messages } = work;
+      if (messages.length === 0) return { stored: 0, total: 0 };
       // Ids make a retried job idempotent: derive them from the job id when the app gave none.
       const results = await options.push(
         messages.map((m, i) => ({ ...m, id: m.id ?? `${job.id ?? 'job'}.${i}` })),
@@ -47,13 +56,51 @@ export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob>
       concurrency: options.concurrency ?? handlerDefaults.pushConcurrency,
     },
   );
-  worker.on('failed', (job, err) =>
-    options.logger.warn({ jobId: job?.id, err: err.message }, 'push job failed'),
-  );
+  worker.on('failed', (job, err) => {
+    const refused = err instanceof UnrecoverableError;
+    const context = { jobId: job?.id, jobName: job?.name, attemptsMade: job?.attemptsMade, err: err.message };
+    if (refused) options.logger.warn(context, 'push job refused');
+    else {
+      options.logger.warn({ ...context, stack: err.stack }, 'push job failed; BullMQ retries it');
+      options.onUnexpectedError?.(err);
+    }
+  });
   worker.on('error', (err) => options.logger.warn({ err: err.message }, 'push consumer error'));
   return worker;
 }
 
-function validMessage(m: unknown): m is PushJobMessage {
-  return pushMessageSchema.safeParse(m).success;
+/** Reads and checks a job's data. @throws UnrecoverableError naming the bad field */
+export function jobWork(data: unknown, limits: PayloadLimits): JobWork {
+  try {
+    if (typeof data !== 'object' || data === null || Array.isArray(data))
+      throw new PushRejectedError('invalid', 'job data', `job data: must be ${SHAPE}, got ${kindOf(data)}`);
+    if ('broadcast' in data && data.broadcast === true) {
+      const broadcast = (data as { data?: unknown }).data;
+      checkData(broadcast, limits);
+      return { kind: 'broadcast', data: broadcast };
+    }
+    if (!('messages' in data)) return { kind: 'push', messages: [checkPush(data, limits)] };
+    const { messages } = data;
+    if (!Array.isArray(messages))
+      throw new PushRejectedError(
+        'invalid',
+        'messages',
+        `messages: must be an array, got ${kindOf(messages)}`,
+      );
+    if (messages.length > MAX_BATCH)
+      throw new PushRejectedError(
+        'invalid',
+        'messages',
+        `messages: at most ${MAX_BATCH} messages per job (MAX_BATCH), got ${messages.length}`,
+      );
+    return { kind: 'push', messages: messages.map((m, i) => checkPush(m, limits, `messages[${i}]`)) };
+  } catch (err) {
+    if (err instanceof PushRejectedError) throw new UnrecoverableError(err.message);
+    throw err;
+  }
+}
+
+function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }

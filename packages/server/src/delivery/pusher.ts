@@ -1,71 +1,104 @@
 import { randomUUID } from 'node:crypto';
-import type { EventItem, PushInput, PushResult, SessionStore } from '@io-session/store';
+import {
+  canonicalJson,
+  type EventItem,
+  type PushInput,
+  type PushResult,
+  type SessionStore,
+} from '@io-session/store';
 import type { PushJobMessage } from '@io-session/worker';
 import type { Server } from 'socket.io';
 import type { NodeMetrics } from '../metrics.js';
-import { ROOM_LEGACY, ROOM_V2 } from '../protocol/client-protocol.js';
-import { PUSH_EVENT } from '../protocol/wire.js';
-import type { PushRouter } from './router.js';
+import { PROTOCOL_ROOMS } from '../protocol/client-protocol.js';
+import { BATCH_EVENT, PUSH_EVENT } from '../protocol/wire.js';
+import type { Holding } from './holding.js';
+import { pushPacket, type OutgoingPush, type RouteChannel, type RoutedPush } from './route-channel.js';
 
 export interface PusherOptions {
   io: Server;
   store: SessionStore;
-  router: PushRouter;
+  channel: RouteChannel;
+  holding: Holding;
+  /** This node instance: its own sessions' pushes are handed over without Redis. */
+  instance: string;
   metrics: NodeMetrics;
   /** TTL of a push that names none, in ms. */
   messageTtlMs: number;
   publish: (items: EventItem[]) => void;
+  /** A logout of one lifetime for this node's sockets of `token`. */
+  logoutLocal: (token: string, sid: string) => void;
 }
 
 /**
- * A push is stored before it is sent: `pushMany` stores the messages (one Redis call per bucket), and only then
- * routes each stored one to the nodes holding its session's sockets, in the order given. A crash in between
- * loses nothing — the message is re-sent to every new connection of its session until acknowledged.
+ * A push is stored before it is sent: `pushMany` stores the messages first (push.lua, with the pushes of the same
+ * turn), and only then routes every stored one to the node instances holding its session — one packet per target
+ * node, in store order; this node's own sessions directly. A duplicate still pending is routed again (a retried
+ * job must not leave its first run's messages unsent); the holders drop what they already have by sequence number.
+ * A crash between the two steps loses nothing: the holder's resync, or the next connection, sends it.
  */
 export class Pusher {
   constructor(private readonly o: PusherOptions) {}
 
   /** Stores several messages, then routes the stored ones. Results in the order given. */
-  async pushMany(messages: PushJobMessage[]): Promise<PushResult[]> {
-    const inputs: PushInput[] = messages.map((message) => ({
-      token: message.token,
-      data: message.data,
-      ttlMs: message.ttlMs ?? this.o.messageTtlMs,
-      ...(message.id !== undefined ? { id: message.id } : {}),
+  async pushMany(messages: readonly PushJobMessage[]): Promise<PushResult[]> {
+    const inputs: PushInput[] = messages.map((m) => ({
+      token: m.token,
+      text: canonicalJson(m.data),
+      ttlMs: m.ttlMs ?? this.o.messageTtlMs,
+      ...(m.id !== undefined ? { id: m.id } : {}),
     }));
-    const { pushes } = this.o.store;
-    const [single] = inputs;
-    const results = await this.o.metrics.time(
-      'push',
-      inputs.length === 1 && single ? Promise.all([pushes.push(single)]) : pushes.pushMany(inputs),
-    );
-    const sends: Promise<void>[] = [];
+    const results = await this.o.metrics.time('push', this.o.store.pushes.push(inputs));
+    const remote = new Map<string, OutgoingPush[]>();
+    const local: RoutedPush[] = [];
     results.forEach((result, i) => {
       this.o.metrics.pushes.inc({
         result: result.stored ? (result.duplicate ? 'duplicate' : 'stored') : result.reason,
       });
-      const input = inputs[i];
-      if (input && result.stored && !result.duplicate && result.connections > 0) {
-        const { token, data } = input;
-        sends.push(this.o.router.send({ kind: 'push', token, id: result.id, data, ts: result.ts }));
+      if (!result.stored || result.seq === 0) return;
+      const { token, text } = inputs[i] as PushInput;
+      for (const instance of result.holders) {
+        if (instance === this.o.instance) {
+          local.push([
+            token,
+            result.seq,
+            result.id,
+            result.ts,
+            (messages[i] as PushJobMessage).data,
+            text.length,
+          ]);
+          continue;
+        }
+        const list = remote.get(instance) ?? [];
+        list.push({ token, seq: result.seq, id: result.id, ts: result.ts, text });
+        remote.set(instance, list);
       }
     });
-    await Promise.all(sends);
+    if (local.length > 0) this.o.holding.routed(local);
+    await Promise.all([...remote].map(([instance, list]) => this.o.channel.send(instance, pushPacket(list))));
     return results;
   }
 
   /** Sends `data` to every connected client of the cluster, at most once, without receipts. */
   broadcast(data: unknown): void {
-    this.o.io.to(ROOM_LEGACY).emit(PUSH_EVENT, data);
-    this.o.io.to(ROOM_V2).emit(PUSH_EVENT, { id: `b.${randomUUID()}`, data, ts: Date.now() });
+    const { io } = this.o;
+    const envelope = { id: `b.${randomUUID()}`, data, ts: Date.now() };
+    io.to(PROTOCOL_ROOMS[1]).emit(PUSH_EVENT, data);
+    io.to(PROTOCOL_ROOMS[2]).emit(PUSH_EVENT, envelope);
+    io.to(PROTOCOL_ROOMS[3]).emit(BATCH_EVENT, [envelope]);
   }
 
-  /** Ends `token`'s session now and logs out every connection of it. @returns false if there was none. */
+  /** Ends `token`'s session now and logs out every connection of that lifetime. @returns false if there was none. */
   async logout(token: string): Promise<boolean> {
     const ended = await this.o.store.sessions.logout(token);
     if (!ended) return false;
-    this.o.publish([ended]);
-    await this.o.router.send({ kind: 'logout', token });
+    this.o.publish([ended.event]);
+    const { sid } = ended.event.event;
+    const packet = JSON.stringify({ logout: { token, sid } });
+    await Promise.all(
+      ended.holders.map((instance) =>
+        instance === this.o.instance ? this.o.logoutLocal(token, sid) : this.o.channel.send(instance, packet),
+      ),
+    );
     return true;
   }
 }

@@ -133,26 +133,40 @@ export class OutboxRelay {
     }, delay);
   }
 
+  /**
+   * One job per outbox entry, deduplicated by the entry (BullMQ `deduplication` for `relayDedupeMs`): an entry
+   * relayed twice — a node that died before deleting it, a recovery racing a slow relay — is one job on the queue.
+   */
   async #relay(items: OutboxItem[]): Promise<void> {
+    const { queues, store } = this.options;
+    const ttl = handlerDefaults.relayDedupeMs;
     const events: { name: string; data: SessionEventJob; opts: JobsOptions }[] = [];
-    const receipts: ReceiptsJob['receipts'] = [];
+    const receipts: { name: string; data: ReceiptsJob; opts: JobsOptions }[] = [];
     for (const item of items) {
       if (item.kind === 'event') {
-        const jobId = safeJobId(`${item.event.type}-${item.event.sid}`);
-        events.push({ name: item.event.type, data: item.event, opts: { ...this.#jobOptions, jobId } });
-      } else {
-        receipts.push(item.receipt);
+        const id = safeJobId(`${item.event.type}-${item.event.sid}`);
+        events.push({
+          name: item.event.type,
+          data: item.event,
+          opts: { ...this.#jobOptions, jobId: id, deduplication: { id, ttl } },
+        });
+        continue;
+      }
+      for (let i = 0; i < item.receipts.length; i += handlerDefaults.receiptsPerJob) {
+        const id = safeJobId(`r-${item.bucket}-${item.entryId}-${i}`);
+        const chunk = item.receipts.slice(i, i + handlerDefaults.receiptsPerJob);
+        receipts.push({
+          name: 'receipts',
+          data: { receipts: chunk },
+          opts: { ...this.#jobOptions, deduplication: { id, ttl } },
+        });
       }
     }
-    const { queues, store } = this.options;
     const adds: Promise<unknown>[] = [];
     if (events.length > 0) adds.push(queues.events.addBulk(events));
-    for (let i = 0; i < receipts.length; i += handlerDefaults.receiptsPerJob) {
-      const chunk = receipts.slice(i, i + handlerDefaults.receiptsPerJob);
-      adds.push(queues.receipts.add('receipts', { receipts: chunk }, this.#jobOptions));
-    }
+    if (receipts.length > 0) adds.push(queues.receipts.addBulk(receipts));
     await Promise.all(adds);
-    await store.outbox.appendFeed(items.slice(-handlerDefaults.feedPerRound), handlerDefaults.feedKeep);
+    await store.outbox.appendFeed(items, handlerDefaults.feedPerRound, handlerDefaults.feedKeep);
     const byBucket = new Map<number, string[]>();
     for (const item of items) {
       if (!item.entryId) continue;

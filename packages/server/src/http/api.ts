@@ -1,18 +1,21 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { SessionHandler } from '../session-handler.js';
-import { ApiError, sendError } from './errors.js';
+import { PushRejectedError } from '../delivery/push-input.js';
+import { ApiError, codeOfStatus, sendError } from './errors.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerPushRoutes } from './push-routes.js';
 import { registerSessionRoutes } from './session-routes.js';
 
 export { publicSession } from './parse.js';
+export { httpErrorOptions } from './framework-errors.js';
 
 export interface ApiOptions {
   handler: SessionHandler;
   /** Bearer key of the `/v1` routes; when unset they answer 401. */
   apiKey?: string | undefined;
-  maxPayloadBytes: number;
+  /** A further limit on pushed `data` for this API; the handler's `maxPayloadBytes` holds anyway. */
+  maxPayloadBytes?: number;
   /** Extra readiness condition (e.g. the HTTP server is draining). */
   isReady?: () => boolean;
 }
@@ -34,15 +37,20 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
   );
 }
 
+/**
+ * Every error answer in the contract's shape. Bad input (ours, Fastify's, a refused push) is a 4xx; Redis away
+ * is 503; anything else is a bug: logged with the request and counted, answered 500 — and the node goes on.
+ */
 function registerErrorHandlers(app: FastifyInstance, handler: SessionHandler): void {
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof ApiError) return sendError(reply, err.code, err.message);
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      return sendError(reply, 'payload_too_large', 'body too large');
+    if (err instanceof PushRejectedError)
+      return sendError(reply, err.reason === 'too_large' ? 'payload_too_large' : 'bad_request', err.message);
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
-      return sendError(reply, 'bad_request', err.message);
+      return sendError(reply, codeOfStatus(err.statusCode), err.message);
     if (!handler.isReady()) return sendError(reply, 'unavailable', 'Redis is unavailable; try again');
-    app.log.error({ err }, 'request failed');
+    handler.metrics.unexpectedErrors.inc({ where: 'http' });
+    req.log.error({ err, method: req.method, url: req.routeOptions.url ?? req.url }, 'request failed');
     return sendError(reply, 'internal', 'internal error');
   });
   app.setNotFoundHandler((_req, reply) => sendError(reply, 'not_found', 'no such route'));

@@ -5,6 +5,10 @@ export type ApiErrorCode =
   | 'unauthorized'
   | 'not_found'
   | 'payload_too_large'
+  | 'uri_too_long'
+  | 'unsupported_media_type'
+  | 'headers_too_large'
+  | 'request_timeout'
   | 'conflict'
   | 'unavailable'
   | 'internal';
@@ -14,6 +18,10 @@ const statusOf: Record<ApiErrorCode, number> = {
   unauthorized: 401,
   not_found: 404,
   payload_too_large: 413,
+  uri_too_long: 414,
+  unsupported_media_type: 415,
+  headers_too_large: 431,
+  request_timeout: 408,
   conflict: 409,
   unavailable: 503,
   internal: 500,
@@ -32,6 +40,24 @@ export class ApiError extends Error {
   }
 }
 
+/** The error code of a 4xx status (Fastify's own errors carry only a status). */
+export function codeOfStatus(status: number): ApiErrorCode {
+  const code = (Object.keys(statusOf) as ApiErrorCode[]).find((c) => statusOf[c] === status);
+  return code && status >= 400 && status < 500 ? code : 'bad_request';
+}
+
+/** The body of every error answer (CONTRACT.md §7). */
+export function errorBody(
+  code: ApiErrorCode,
+  message: string,
+): { error: { code: ApiErrorCode; message: string } } {
+  return { error: { code, message } };
+}
+
+export function statusOfCode(code: ApiErrorCode): number {
+  return statusOf[code];
+}
+
 export function sendError(reply: FastifyReply, code: ApiErrorCode, message: string): FastifyReply {
-  return reply.code(statusOf[code]).send({ error: { code, message } });
+  return reply.code(statusOf[code]).send(errorBody(code, message));
 }

@@ -1,22 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { messageIdSchema, pushMessageSchema } from '../delivery/push-input.js';
-import { payloadBytes } from '../protocol/client-events.js';
+import { checkData, messageIdSchema, pushMessageSchema, tokenSchema } from '../delivery/push-input.js';
 import type { SessionHandler } from '../session-handler.js';
 import { ApiError } from './errors.js';
 import { parse } from './parse.js';
 
 const broadcastSchema = z.object({ data: z.unknown() });
 
-/** `/v1/push`, `/v1/broadcast` and `/v1/messages/:id`. */
+/**
+ * `/v1/push`, `/v1/broadcast` and `/v1/messages/:id`. The handler checks every push and broadcast (fields,
+ * `MAX_PAYLOAD_BYTES`, `MAX_DEPTH`); its `PushRejectedError` becomes 413 or 400 in api.ts. `maxPayloadBytes`,
+ * when given, is a further limit of this API only.
+ */
 export function registerPushRoutes(
   v1: FastifyInstance,
   handler: SessionHandler,
-  maxPayloadBytes: number,
+  maxPayloadBytes: number | undefined,
 ): void {
   const checkSize = (data: unknown): void => {
-    if (payloadBytes(data) > maxPayloadBytes)
-      throw new ApiError('payload_too_large', `data is larger than ${maxPayloadBytes} bytes`);
+    if (maxPayloadBytes !== undefined) checkData(data, { maxBytes: maxPayloadBytes });
   };
 
   v1.post('/push', async (req, reply) => {
@@ -24,11 +26,25 @@ export function registerPushRoutes(
     checkSize(body.data);
     const result = await handler.push(body);
     if (!result.stored) {
-      if (result.reason === 'id_conflict')
-        throw new ApiError('conflict', 'that id is used by a message to another token');
-      return reply
-        .code(404)
-        .send({ accepted: false, error: { code: 'not_found', message: 'no such session' } });
+      switch (result.reason) {
+        case 'id_conflict':
+          throw new ApiError('conflict', 'that id is used by a message to another token');
+        case 'inbox_full':
+          return reply.code(429).send({
+            accepted: false,
+            reason: 'inbox_full',
+            error: { code: 'inbox_full', message: 'the session holds the most unacknowledged pushes it may' },
+          });
+        case 'backlog':
+          throw new ApiError(
+            'unavailable',
+            'receipts and session events are not reaching the queues; try again',
+          );
+        default:
+          return reply
+            .code(404)
+            .send({ accepted: false, error: { code: 'not_found', message: 'no such session' } });
+      }
     }
     return reply.code(202).send({ id: result.id, accepted: true, duplicate: result.duplicate });
   });
@@ -40,8 +56,9 @@ export function registerPushRoutes(
     return reply.code(202).send({ accepted: true });
   });
 
-  v1.get<{ Params: { id: string } }>('/messages/:id', async (req) => {
-    const info = await handler.store.messages.status(parse(messageIdSchema, req.params.id));
+  v1.get<{ Params: { id: string }; Querystring: { token?: string } }>('/messages/:id', async (req) => {
+    const { token } = parse(z.object({ token: tokenSchema.optional() }), req.query);
+    const info = await handler.store.messages.status(parse(messageIdSchema, req.params.id), token);
     if (!info) throw new ApiError('not_found', 'no such message (or its status retention has passed)');
     return info;
   });

@@ -6,7 +6,10 @@ export type SessionErrorCode =
   | 'rate_limited'
   | 'unknown_message'
   | 'expired_message'
-  | 'unavailable';
+  | 'slow_client'
+  | 'unavailable'
+  /** The connection's credential (JWT) expired: the transport is closed next; reconnect with a fresh one. */
+  | 'token_expired';
 
 export interface SessionErrorPayload {
   code: SessionErrorCode;

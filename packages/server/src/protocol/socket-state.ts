@@ -1,5 +1,8 @@
-import type { PendingMessage, Protocol } from '@io-session/store';
-import { RateLimiter } from './rate-limiter.js';
+import type { Protocol } from '@io-session/store';
+import { handlerDefaults } from '../defaults.js';
+import type { FirstPage } from '../delivery/replay.js';
+import { FloodGuard, RateLimiter } from './rate-limiter.js';
+import type { Sender } from './sender.js';
 
 /** What a node keeps per connection, from the handshake on (`socket.data.ios`). */
 export interface SocketState {
@@ -10,10 +13,14 @@ export interface SocketState {
   limiter: RateLimiter;
   /** Acknowledgements have their own, larger budget (a returning client may owe a whole backlog at once). */
   ackLimiter: RateLimiter;
-  /** Messages waiting for this session when the connection was registered: sent once it is connected. */
-  pending: PendingMessage[];
-  /** Pushes routed to this socket before it was connected (null once connected). */
-  buffered: PendingMessage[] | null;
+  /** The session lifetime the connection joined (once registered). */
+  sid: string;
+  /** The first page of the inbox the registration returned: sent once the connection is up. */
+  first: FirstPage | undefined;
+  /** Everything this connection is sent goes through its sender (made at registration). */
+  sender: Sender | undefined;
+  /** What to do with events either limiter refused: answer at most one a second, disconnect a flood. */
+  flood: FloodGuard;
   connected: boolean;
   /** Unregistration has started (it happens once). */
   released: boolean;
@@ -35,8 +42,14 @@ export function newSocketState(input: {
     protocol: input.protocol,
     limiter: new RateLimiter(input.ratePerSec),
     ackLimiter: new RateLimiter(input.ackRateFactor * input.ratePerSec),
-    pending: [],
-    buffered: [],
+    sid: '',
+    first: undefined,
+    sender: undefined,
+    flood: new FloodGuard({
+      maxRefusals: handlerDefaults.floodRefusalsFactor * input.ratePerSec,
+      windowMs: handlerDefaults.floodWindowMs,
+      replyIntervalMs: handlerDefaults.refusalReplyIntervalMs,
+    }),
     connected: false,
     released: false,
     loggedOut: false,

@@ -1,8 +1,10 @@
-import type { PendingMessage } from '@io-session/store';
 import type { SessionErrorPayload } from './session-error.js';
 
-/** The event every push travels as, server → client. */
+/** The event every push travels as to legacy and v2 clients, server → client. */
 export const PUSH_EVENT = 'push_message';
+
+/** The event v3 clients get: a frame of pushes `[{ id, data, ts }, …]`, acknowledged once. */
+export const BATCH_EVENT = 'push_batch';
 
 /** Protocol version 2 push: what v2 clients receive as `push_message`. */
 export interface PushEnvelope {
@@ -24,12 +26,9 @@ export interface ClientToServerEvents {
   push_message_delivery: (payload: unknown) => void;
 }
 
-export function envelope(message: PendingMessage): PushEnvelope {
-  return { id: message.id, data: message.data, ts: message.ts };
-}
-
-/** Reads the protocol version a handshake asked for (`v: 2` in auth or query). */
-export function protocolOf(auth: Record<string, unknown>, query: Record<string, unknown>): 1 | 2 {
+/** Reads the protocol version a handshake asked for (`v: 2` or `v: 3` in auth or query); anything else is legacy. */
+export function protocolOf(auth: Record<string, unknown>, query: Record<string, unknown>): 1 | 2 | 3 {
   const v = auth.v ?? query.v;
+  if (v === 3 || v === '3') return 3;
   return v === 2 || v === '2' ? 2 : 1;
 }

@@ -24,8 +24,8 @@ export interface NodeRegistryOptions {
 }
 
 /**
- * This node's liveness: its heartbeat (and fencing, when it learns it had been declared dead), and the index of
- * the tokens it holds connections for — what a survivor needs to reap this node's connections if it dies.
+ * This node's liveness: its heartbeat, and fencing when it learns it had been declared dead. (The index of the
+ * tokens it holds connections of — what a survivor needs to reap them — is kept by the connect scripts.)
  */
 export class NodeRegistry {
   /** `<NODE_ID>~<suffix>`: unique per process start, so a restarted node is never mistaken for its past self. */
@@ -77,22 +77,19 @@ export class NodeRegistry {
     }
   }
 
-  /** Records that this node holds a connection of `token` (before the connection is registered). */
-  async track(token: string): Promise<void> {
-    await this.options.store.redis.sadd(this.options.store.keys.nodeTokens(this.instance), token);
-  }
-
-  /** Forgets `token` once this node holds none of its connections (after they are unregistered). */
-  async untrack(token: string): Promise<void> {
-    await this.options.store.redis.srem(this.options.store.keys.nodeTokens(this.instance), token);
-  }
-
-  /** Stops beating and leaves the cluster (after the node's connections were unregistered). */
-  async close(): Promise<void> {
+  /**
+   * Stops beating and leaves the cluster. With `unregistered` (every connection of this node was unregistered) it
+   * leaves at once; otherwise it declares itself dead now, so that a survivor reaps what is left at its next sweep
+   * (the node index lives in Redis, written by the same scripts that register connections).
+   */
+  async close(unregistered = true): Promise<void> {
     await this.#loop.stop();
     const { store } = this.options;
-    await store.redis.del(store.keys.nodeTokens(this.instance));
-    await store.redis.zrem(store.keys.liveNodes, this.instance);
-    await store.redis.hdel(store.keys.nodeInfo, this.instance);
+    if (unregistered) {
+      await store.redis.zrem(store.keys.liveNodes, this.instance);
+      await store.redis.hdel(store.keys.nodeInfo, this.instance);
+    } else {
+      await store.redis.zadd(store.keys.liveNodes, 0, this.instance);
+    }
   }
 }

@@ -10,7 +10,7 @@ export interface ReapedNode {
 
 /**
  * A dead node is reaped once: a survivor claims it under a lease (claim-dead-node.lua), removes its connections
- * from every session of its token index (reap-connections.lua, idempotent: a second reaper after a lapsed lease
+ * from every session of its node index (reap-connections.lua, idempotent: a second reaper after a lapsed lease
  * finds nothing left), starts the grace of the sessions left without connections, then forgets the node.
  */
 export async function reapDeadNodes(input: {
@@ -38,24 +38,27 @@ export async function reapDeadNodes(input: {
   return reaped;
 }
 
+/** Reaps the connections of `instance` in every session of its node index, bucket by bucket. */
 async function reapIndex(
   store: SessionStore,
   instance: string,
   graceMs: number,
 ): Promise<{ connections: number; tokens: number }> {
-  const setKey = store.keys.nodeTokens(instance);
-  let cursor = '0';
   let connections = 0;
   let tokens = 0;
-  do {
-    const [next, batch] = await store.redis.sscan(setKey, cursor, 'COUNT', storeDefaults.reapScanCount);
-    cursor = next;
-    const counts = await Promise.all(
-      batch.map((token) => store.sessions.reapConnections({ token, instance, graceMs })),
-    );
-    connections += counts.reduce((a, c) => a + c, 0);
-    tokens += batch.length;
-  } while (cursor !== '0');
-  await store.redis.del(setKey);
+  for (let b = 0; b < store.keys.bucketCount; b++) {
+    const setKey = store.keys.nodeIndex(b, instance);
+    let cursor = '0';
+    do {
+      const [next, batch] = await store.redis.sscan(setKey, cursor, 'COUNT', storeDefaults.reapScanCount);
+      cursor = next;
+      const counts = await Promise.all(
+        batch.map((token) => store.sessions.reapConnections({ token, instance, graceMs })),
+      );
+      connections += counts.reduce((a, c) => a + c, 0);
+      tokens += batch.length;
+    } while (cursor !== '0');
+    await store.redis.del(setKey);
+  }
   return { connections, tokens };
 }

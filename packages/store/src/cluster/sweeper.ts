@@ -18,6 +18,8 @@ export interface SweeperOptions {
   /** Receives the `session.ended` events of the sessions this node ended (each session ends on one node). */
   onEnded: (events: EventItem[]) => void;
   onReaped?: (reaped: ReapedNode) => void;
+  /** Called for every keyspace notification received (a metric of the work expiries cause). */
+  onNotification?: () => void;
   onError?: (error: unknown) => void;
 }
 
@@ -51,7 +53,10 @@ export class Sweeper {
       store: options.store,
       mode: options.notifications ?? storeDefaults.notifications,
       logger: this.#logger,
-      onGraceExpired: (bucket) => this.#wake(bucket),
+      onGraceExpired: (bucket) => {
+        options.onNotification?.();
+        this.#wake(bucket);
+      },
     });
   }
 

@@ -1,147 +1,126 @@
 import type { StoreContext } from '../context.js';
 import { storeDefaults } from '../defaults.js';
 import { StoreErrorCode } from '../errors.js';
-import { canonicalJson, parseJson } from '../json.js';
 import type { AckReply } from '../scripts/scripts.js';
-import type { OutboxItem } from '../types.js';
+import type { OutboxItem, Receipt } from '../types.js';
+import { GroupCommit } from './group-commit.js';
 
+/** Who acknowledges what: a message the node sent to one of its sockets (it knows the message's seq and data). */
 export interface AckInput {
   token: string;
+  seq: number;
+  id: string;
+  /** The message's data: what the in-process receipt carries (the queued one is built from the stored text). */
+  data: unknown;
   nodeId: string;
   socketId: string;
 }
 
-export type ReceiptItem = Extract<OutboxItem, { kind: 'receipt' }>;
+export type ReceiptsItem = Extract<OutboxItem, { kind: 'receipts' }>;
 
 export type AckResult =
-  | { settled: true; duplicate: true; id: string; deliveredAt: number }
-  | {
-      settled: true;
-      duplicate: false;
-      id: string;
-      deliveredAt: number;
-      pushedAt: number;
-      receipt: ReceiptItem;
-    }
+  | { settled: true; duplicate: boolean; id: string; deliveredAt: number }
   | { settled: false; code: StoreErrorCode };
 
-interface QueuedAck {
-  id: string;
+interface Queued {
   input: AckInput;
-  resolve: (r: AckResult) => void;
-  reject: (e: unknown) => void;
+  head: string;
 }
 
-function receiptItem(
-  where: { bucket: number; entryId: string },
-  id: string,
-  input: AckInput,
-  settled: { data: unknown; at: number },
-): ReceiptItem {
-  const { token, nodeId, socketId } = input;
-  return {
-    kind: 'receipt',
-    ...where,
-    receipt: { id, token, data: settled.data, deliveredAt: settled.at, nodeId, socketId },
-  };
+function receiptHead(id: string | undefined, input: Omit<AckInput, 'seq' | 'id' | 'data'>): string {
+  const idPart = id === undefined ? '' : `"id":${JSON.stringify(id)},`;
+  return `{${idPart}"token":${JSON.stringify(input.token)},"nodeId":${JSON.stringify(input.nodeId)},"socketId":${JSON.stringify(input.socketId)}`;
+}
+
+function receiptOf(input: AckInput, deliveredAt: number): Receipt {
+  const { id, token, nodeId, socketId, data } = input;
+  return { id, token, data, deliveredAt, nodeId, socketId };
+}
+
+function ackResult(id: string, reply: AckReply): AckResult {
+  if (reply.code === 1 || reply.code === 0)
+    return { settled: true, duplicate: reply.code === 0, id, deliveredAt: reply.at };
+  return { settled: false, code: reply.code as StoreErrorCode };
 }
 
 /**
- * Settling acknowledged messages: the first acknowledgement of a message settles it and appends its one
- * receipt to the bucket outbox in the same script (lua/includes/settle.lua); later ones are duplicates.
+ * Settling acknowledged messages: the first acknowledgement of a message settles it and appends its one receipt to
+ * the outbox in the same script (ack.lua); later ones are duplicates. Acknowledgements that arrive within
+ * `ackWindowMs` are settled together (one call per bucket on a Cluster, one for all on a single Redis), and the
+ * receipts of a call form one outbox entry: one `receipts` job. `onReceipts` hears of every such entry.
  */
 export class Acks {
-  #queue: QueuedAck[] = [];
+  readonly #commit: GroupCommit<Queued, AckResult>;
+  /** Called with each outbox entry of receipts this node's acknowledgements produced. */
+  onReceipts: (item: ReceiptsItem) => void = () => undefined;
 
-  constructor(private readonly ctx: StoreContext) {}
+  constructor(private readonly ctx: StoreContext) {
+    this.#commit = new GroupCommit({
+      bucketOf: (q) => ctx.keys.bucketOf(q.input.token),
+      clustered: ctx.clustered,
+      maxPerCall: storeDefaults.maxPerCall,
+      windowMs: storeDefaults.ackWindowMs,
+      run: (groups) => this.#settle(groups),
+    });
+  }
+
+  /** Settles a message acknowledged by id (and seq, which the node that sent it knows). */
+  ack(input: AckInput): Promise<AckResult> {
+    return this.#commit.submit({ input, head: receiptHead(input.id, input) });
+  }
 
   /**
-   * Settles a message acknowledged by id. Acknowledgements made in the same event-loop turn are settled
-   * together, one script call per bucket (`ack-many.lua`); each exactly as `ack.lua` would.
+   * The fallback of the seed's receipt, when the node could not match it to a message it sent: settles the oldest
+   * pending message of the session whose data equals `text` — bounded work, and a budget per session.
    */
-  ack(id: string, input: AckInput): Promise<AckResult> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ id, input, resolve, reject });
-      if (this.#queue.length === 1) setImmediate(() => this.#flush());
-    });
-  }
-
-  /** The seed's receipt: settles the oldest pending message of the session whose data equals `data`. */
-  async ackByData(data: unknown, input: AckInput): Promise<AckResult> {
+  async ackByData(text: string, input: Omit<AckInput, 'seq' | 'id' | 'data'>): Promise<AckResult> {
     const k = this.ctx.keys.session(input.token);
-    const settled = await this.ctx.scripts.ackByData(k, {
-      data: canonicalJson(data),
-      nodeId: input.nodeId,
-      socketId: input.socketId,
-      retentionMs: this.ctx.statusRetentionMs,
-      messagePrefix: k.messagePrefix,
-      scan: storeDefaults.ackByDataScan,
+    const found = await this.ctx.scripts.ackByData(
+      k,
+      {
+        token: input.token,
+        text,
+        head: receiptHead(undefined, input),
+        scan: storeDefaults.ackByDataScan,
+        ratePerSec: storeDefaults.ackByDataPerSec,
+      },
+      this.ctx.status,
+    );
+    if (found === 'budget') return { settled: false, code: StoreErrorCode.RateLimited };
+    if (found === 'none') return { settled: false, code: StoreErrorCode.UnknownMessage };
+    const full: AckInput = { ...input, seq: found.seq, id: found.id, data: JSON.parse(text) as unknown };
+    this.onReceipts({
+      kind: 'receipts',
+      bucket: k.bucket,
+      entryId: found.entry,
+      receipts: [receiptOf(full, found.at)],
     });
-    if (!settled) return { settled: false, code: StoreErrorCode.UnknownMessage };
-    return {
-      settled: true,
-      duplicate: false,
-      id: settled.id,
-      deliveredAt: settled.deliveredAt,
-      pushedAt: settled.pushedAt,
-      receipt: receiptItem({ bucket: k.bucket, entryId: settled.entry }, settled.id, input, {
-        data,
-        at: settled.deliveredAt,
-      }),
-    };
+    return { settled: true, duplicate: false, id: found.id, deliveredAt: found.at };
   }
 
-  #flush(): void {
-    const batch = this.#queue;
-    this.#queue = [];
-    const groups = new Map<number, QueuedAck[]>();
-    for (const ack of batch) {
-      const b = this.ctx.keys.bucketOf(ack.input.token);
-      const group = groups.get(b) ?? [];
-      group.push(ack);
-      groups.set(b, group);
-    }
-    for (const [bucket, group] of groups) {
-      this.#settle(bucket, group).then(
-        (replies) => group.forEach((a, n) => a.resolve(this.#result(bucket, a, replies[n] as AckReply))),
-        (err: unknown) => group.forEach((a) => a.reject(err)),
-      );
-    }
-  }
-
-  #settle(bucket: number, group: QueuedAck[]): Promise<AckReply[]> {
-    const b = this.ctx.keys.bucket(bucket);
-    const retentionMs = this.ctx.statusRetentionMs;
-    const [only] = group;
-    if (group.length === 1 && only) {
-      return this.ctx.scripts
-        .ack(
-          { message: b.messagePrefix + only.id, inbox: `${b.tag}:q:${only.input.token}`, ...b },
-          { id: only.id, ...only.input, retentionMs },
-        )
-        .then((reply) => [reply]);
-    }
-    return this.ctx.scripts.ackMany(b, {
-      tag: b.tag,
-      retentionMs,
-      acks: group.map((a) => ({ id: a.id, ...a.input })),
+  async #settle(groups: { bucket: number; items: Queued[] }[]): Promise<AckResult[][]> {
+    const calls = groups.map((g) => {
+      const b = this.ctx.keys.bucket(g.bucket);
+      const acks = g.items.map((q) => ({
+        token: q.input.token,
+        seq: q.input.seq,
+        id: q.input.id,
+        head: q.head,
+      }));
+      return { tag: b.tag, route: b.route, acks };
     });
-  }
-
-  #result(bucket: number, ack: QueuedAck, reply: AckReply): AckResult {
-    if (reply.code < 0) return { settled: false, code: reply.code as StoreErrorCode };
-    if (reply.code === 0)
-      return { settled: true, duplicate: true, id: ack.id, deliveredAt: reply.deliveredAt };
-    return {
-      settled: true,
-      duplicate: false,
-      id: ack.id,
-      deliveredAt: reply.deliveredAt,
-      pushedAt: reply.pushedAt,
-      receipt: receiptItem({ bucket, entryId: reply.entry }, ack.id, ack.input, {
-        data: parseJson(reply.data),
-        at: reply.deliveredAt,
+    const { entry, replies } = await this.ctx.scripts.ack(calls, this.ctx.status);
+    const receipts: Receipt[] = [];
+    let at = 0;
+    const results = groups.map((g) =>
+      g.items.map((q) => {
+        const reply = replies[at++] as AckReply;
+        if (reply.code === 1) receipts.push(receiptOf(q.input, reply.at));
+        return ackResult(q.input.id, reply);
       }),
-    };
+    );
+    const bucket = groups[0]?.bucket ?? 0;
+    if (entry) this.onReceipts({ kind: 'receipts', bucket, entryId: entry, receipts });
+    return results;
   }
 }

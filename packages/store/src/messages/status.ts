@@ -9,6 +9,12 @@ export interface MessageStats {
   pending: number;
 }
 
+/** The exp field of a packed pending message ("<ts>|<exp>|…", lua/includes/pending.lua). */
+function expOf(packed: string): number {
+  const first = packed.indexOf('|');
+  return Number(packed.slice(first + 1, packed.indexOf('|', first + 1)));
+}
+
 /** What is known of messages: one message's status (`GET /v1/messages/:id`) and the cluster's counters. */
 export class MessageStatus {
   constructor(private readonly ctx: StoreContext) {}
@@ -30,14 +36,18 @@ export class MessageStatus {
     return { ...sum, pending: Math.max(0, sum.pushed - sum.delivered - sum.expired) };
   }
 
-  async status(id: string): Promise<MessageInfo | null> {
+  /**
+   * Ids the node made carry their bucket (one lookup); ids an app chose are looked up in every bucket at once.
+   * `token`, when the caller knows it, narrows the lookup to that token's bucket.
+   */
+  async status(id: string, token?: string): Promise<MessageInfo | null> {
     const { bucketCount } = this.ctx.keys;
-    const home = Number.parseInt(id.slice(0, id.indexOf('.')), 36);
+    const home =
+      token !== undefined ? this.ctx.keys.bucketOf(token) : Number.parseInt(id.slice(0, id.indexOf('.')), 36);
     if (Number.isInteger(home) && home >= 0 && home < bucketCount) {
       const info = await this.#read(home, id);
-      if (info) return info;
+      if (info || token !== undefined) return info;
     }
-    // Ids chosen by the pusher carry no bucket: look in every bucket at once.
     const all = await Promise.all(
       Array.from({ length: bucketCount }, (_, b) => (b === home ? null : this.#read(b, id))),
     );
@@ -45,16 +55,24 @@ export class MessageStatus {
   }
 
   async #read(bucket: number, id: string): Promise<MessageInfo | null> {
-    const [token, st, exp, at] = await this.ctx.redis.hmget(
-      this.ctx.keys.message(bucket, id),
-      't',
-      'st',
-      'exp',
-      'at',
+    const { keys, redis, status } = this.ctx;
+    const b = keys.bucket(bucket);
+    const pending = await redis.hget(b.pendingIds, id);
+    if (pending) {
+      const bar = pending.indexOf('|');
+      const token = pending.slice(bar + 1);
+      const packed = await redis.hget(b.pending, `${pending.slice(0, bar)}|${token}`);
+      if (packed) return { id, token, status: expOf(packed) > Date.now() ? 'pending' : 'expired' };
+    }
+    const slot = Math.floor(Date.now() / status.slotMs);
+    const records = await Promise.all(
+      [slot + 1, slot, slot - 1, slot - 2].map((s) => redis.hget(keys.statusSlot(bucket, s), id)),
     );
-    if (!token) return null;
-    if (st === 'd') return { id, token, status: 'delivered', deliveredAt: Number(at) };
-    if (st === 'p' && Number(exp) > Date.now()) return { id, token, status: 'pending' };
-    return { id, token, status: 'expired' };
+    const record = records.find((r) => r);
+    if (!record) return null;
+    const [state = '', at = '0', ...rest] = record.split('|');
+    const info: MessageInfo = { id, token: rest.join('|'), status: state === 'd' ? 'delivered' : 'expired' };
+    if (state === 'd') info.deliveredAt = Number(at);
+    return info;
   }
 }

@@ -2,23 +2,14 @@ import type { StoreContext } from '../context.js';
 import { storeDefaults } from '../defaults.js';
 import type { OutboxItem, Receipt, SessionEvent } from '../types.js';
 
-interface RawReceipt extends Omit<Receipt, 'data'> {
-  type: 'receipt';
-  data: string | false;
-}
-
-/** Decodes one outbox stream entry (`e` = JSON written by a script). */
-export function decodeOutboxEntry(bucket: number, entryId: string, json: string): OutboxItem {
-  const raw = JSON.parse(json) as (SessionEvent & { type: SessionEvent['type'] }) | RawReceipt;
-  if (raw.type === 'receipt') {
-    const { type: _type, data, ...rest } = raw;
-    const receipt: Receipt = {
-      ...rest,
-      data: typeof data === 'string' ? (JSON.parse(data) as unknown) : null,
-    };
-    return { kind: 'receipt', bucket, entryId, receipt };
-  }
-  return { kind: 'event', bucket, entryId, event: raw };
+/**
+ * Decodes one outbox stream entry: field `e` holds one session event (JSON written by a script), field `r` the JSON
+ * array of the receipts one acknowledgement call settled.
+ */
+export function decodeOutboxEntry(bucket: number, entryId: string, fields: string[]): OutboxItem {
+  const [field, json = 'null'] = fields;
+  if (field === 'r') return { kind: 'receipts', bucket, entryId, receipts: JSON.parse(json) as Receipt[] };
+  return { kind: 'event', bucket, entryId, event: JSON.parse(json) as SessionEvent };
 }
 
 /**
@@ -38,7 +29,7 @@ export class Outbox {
       'COUNT',
       count,
     );
-    return entries.map(([entryId, fields]) => decodeOutboxEntry(bucket, entryId, fields[1] ?? 'null'));
+    return entries.map(([entryId, fields]) => decodeOutboxEntry(bucket, entryId, fields));
   }
 
   /** Takes the bucket's recovery lease for `ms` (one node relays a bucket's stale entries at a time). */
@@ -52,16 +43,19 @@ export class Outbox {
     if (entryIds.length > 0) await this.ctx.redis.xdel(this.ctx.keys.bucket(bucket).outbox, ...entryIds);
   }
 
-  /** The dashboard's short feed of what went by: capped, newest first, without message data. */
-  async appendFeed(items: readonly OutboxItem[], keep: number): Promise<void> {
-    const feed = items.map((item) =>
-      JSON.stringify(
-        item.kind === 'event' ? item.event : { type: 'receipt', ...item.receipt, data: undefined },
-      ),
-    );
+  /** The dashboard's short feed of what went by: the last `perRound` records of these items, capped at `keep`. */
+  async appendFeed(items: readonly OutboxItem[], perRound: number, keep: number): Promise<void> {
+    const feed: string[] = [];
+    for (let i = items.length - 1; i >= 0 && feed.length < perRound; i--) {
+      const item = items[i] as OutboxItem;
+      if (item.kind === 'event') feed.push(JSON.stringify(item.event));
+      else
+        for (let j = item.receipts.length - 1; j >= 0 && feed.length < perRound; j--)
+          feed.push(JSON.stringify({ type: 'receipt', ...item.receipts[j], data: undefined }));
+    }
     if (feed.length === 0) return;
     const key = this.ctx.keys.recentFeed;
-    await this.ctx.redis.lpush(key, ...feed);
+    await this.ctx.redis.lpush(key, ...feed.reverse());
     await this.ctx.redis.ltrim(key, 0, keep - 1);
   }
 

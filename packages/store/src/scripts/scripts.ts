@@ -1,56 +1,82 @@
 import type { RedisClient } from '../redis.js';
+import type { PendingMessage } from '../types.js';
 import { defineScripts } from './load.js';
 
 type Arg = string | number;
+type Reply = (string | number)[];
 type Command = (...args: Arg[]) => Promise<unknown>;
 
-/** The session keys a script needs, in the order of its header. */
-export interface SessionScriptKeys {
-  session: string;
-  inbox: string;
-  graceMarker: string;
-  due: string;
-  all: string;
-  outbox: string;
-  stats: string;
+/** The status settings every script that settles or drops a message needs. */
+export interface StatusArgs {
+  retentionMs: number;
+  slotMs: number;
 }
 
-/** connect.lua: `code`, as its header says. */
 export interface ConnectReply {
+  /** 0 joined, 1 started, 2 ended the previous lifetime and started, 3 already registered (a replay). */
   code: 0 | 1 | 2 | 3;
   sid: string;
-  endedSid: string;
-  endedSocketId: string;
   data: string;
+  /** The session's last push sequence. */
+  seq: number;
+  /** Pending messages beyond this page remain. */
+  more: boolean;
+  ended: { sid: string; socketId: string; entry: string };
   startedEntry: string;
-  endedEntry: string;
-  /** Pending messages, oldest first: id, data (JSON text), push time. */
-  pending: { id: string; data: string; ts: number }[];
+  prevSid: string;
+  pending: PendingMessage[];
 }
 
-/** One acknowledgement's outcome, as ack.lua / ack-many.lua return it. */
-export interface AckReply {
-  code: number;
-  deliveredAt: number;
-  entry: string;
-  data: string;
-  pushedAt: number;
+export interface PushMessageArgs {
+  token: string;
+  id: string;
+  ttlMs: number;
+  /** The id may already be settled (it came from an app or a job): look up settled statuses too. */
+  maySettled: boolean;
+  /** Canonical JSON text. */
+  text: string;
 }
 
-/** One stored message's outcome, as push.lua / push-many.lua return it. */
 export interface PushReply {
+  /** 1 stored, 2 pending duplicate, 3 settled duplicate, 0 no session, -2 id conflict, -4 inbox full, -5 backlog. */
   code: number;
-  ts: number;
-  connections: number;
+  seq: number;
+  holders: string;
 }
 
-/** One session ended by expire-sessions.lua. */
+export interface AckArgs {
+  token: string;
+  seq: number;
+  id: string;
+  /** The receipt's JSON text up to its data: `{"id":…,"token":…,"nodeId":…,"socketId":…`. */
+  head: string;
+}
+
+export interface AckReply {
+  /** 1 settled, 0 already delivered, -1 unknown, -2 another token's, -3 expired. */
+  code: number;
+  at: number;
+}
+
 export interface ExpiredReply {
   token: string;
   sid: string;
   lastSocketId: string;
   entry: string;
   deadline: number;
+}
+
+function pendingFrom(reply: Reply, start: number): PendingMessage[] {
+  const out: PendingMessage[] = [];
+  for (let i = start; i + 3 < reply.length; i += 4) {
+    out.push({
+      seq: Number(reply[i]),
+      id: String(reply[i + 1]),
+      ts: Number(reply[i + 2]),
+      text: String(reply[i + 3]),
+    });
+  }
+  return out;
 }
 
 /**
@@ -67,74 +93,64 @@ export class Scripts {
   }
 
   async connect(
-    k: SessionScriptKeys,
+    k: { session: string; tag: string },
     a: {
       token: string;
       socketId: string;
-      value: string;
+      instance: string;
+      protocol: number;
       sid: string;
-      messagePrefix: string;
-      retentionMs: number;
+      page: number;
+      scan: number;
     },
+    s: StatusArgs,
   ): Promise<ConnectReply> {
-    const reply = await this.#run<Arg[]>(
+    const r = await this.#run<Reply>(
       'iosConnect',
-      ...sessionKeys(k),
+      k.session,
+      k.tag,
       a.token,
       a.socketId,
-      a.value,
+      a.instance,
+      a.protocol,
       a.sid,
-      a.messagePrefix,
-      a.retentionMs,
+      s.retentionMs,
+      s.slotMs,
+      a.page,
+      a.scan,
     );
-    const [code, sid, endedSid, endedSocketId, data, startedEntry, endedEntry, count] = reply;
-    const pending: ConnectReply['pending'] = [];
-    for (let i = 0; i < Number(count); i++) {
-      const at = 8 + i * 3;
-      pending.push({ id: String(reply[at]), data: String(reply[at + 1]), ts: Number(reply[at + 2]) });
-    }
     return {
-      code: Number(code) as ConnectReply['code'],
-      sid: String(sid),
-      endedSid: String(endedSid),
-      endedSocketId: String(endedSocketId),
-      data: String(data),
-      startedEntry: String(startedEntry),
-      endedEntry: String(endedEntry),
-      pending,
+      code: Number(r[0]) as ConnectReply['code'],
+      sid: String(r[1]),
+      data: String(r[2]),
+      seq: Number(r[3]),
+      more: Number(r[4]) === 1,
+      ended: { sid: String(r[5]), socketId: String(r[6]), entry: String(r[7]) },
+      startedEntry: String(r[8]),
+      prevSid: String(r[9]),
+      pending: pendingFrom(r, 10),
     };
   }
 
   /** @returns 1 grace started, 0 other connections remain, -1 unknown connection. */
-  disconnect(
-    k: { session: string; graceMarker: string; due: string },
-    a: { token: string; socketId: string; graceMs: number },
-  ): Promise<number> {
-    return this.#run('iosDisconnect', k.session, k.graceMarker, k.due, a.token, a.socketId, a.graceMs);
+  disconnect(k: { session: string; tag: string }, a: { token: string; socketId: string; graceMs: number }) {
+    return this.#run<number>('iosDisconnect', k.session, k.tag, a.token, a.socketId, a.graceMs);
   }
 
   /** @returns how many connections of the instance were removed. */
   reapConnections(
-    k: { session: string; graceMarker: string; due: string },
+    k: { session: string; tag: string },
     a: { token: string; instance: string; graceMs: number },
-  ): Promise<number> {
-    return this.#run('iosReapConnections', k.session, k.graceMarker, k.due, a.token, a.instance, a.graceMs);
+  ) {
+    return this.#run<number>('iosReapConnections', k.session, k.tag, a.token, a.instance, a.graceMs);
   }
 
   async expireSessions(
-    k: { due: string; all: string; outbox: string; stats: string },
-    a: { tag: string; limit: number; retentionMs: number },
+    k: { due: string; tag: string },
+    a: { limit: number },
+    s: StatusArgs,
   ): Promise<ExpiredReply[]> {
-    const flat = await this.#run<Arg[]>(
-      'iosExpireSessions',
-      k.due,
-      k.all,
-      k.outbox,
-      k.stats,
-      a.tag,
-      a.limit,
-      a.retentionMs,
-    );
+    const flat = await this.#run<Reply>('iosExpireSessions', k.due, k.tag, a.limit, s.retentionMs, s.slotMs);
     const ended: ExpiredReply[] = [];
     for (let i = 0; i + 4 < flat.length; i += 5) {
       ended.push({
@@ -153,24 +169,126 @@ export class Scripts {
     return this.#run('iosSetData', k.session, a.data);
   }
 
-  /** @returns the ended lifetime, or null when there was no session. */
+  /** @returns the ended lifetime (now, or by the first run of this request id), or null without a session. */
   async logout(
-    k: SessionScriptKeys,
-    a: { token: string; messagePrefix: string; retentionMs: number },
-  ): Promise<{ sid: string; lastSocketId: string; entry: string } | null> {
-    const reply = await this.#run<Arg[]>(
+    k: { session: string; tag: string },
+    a: { token: string; requestId: string },
+    s: StatusArgs,
+  ): Promise<{ sid: string; lastSocketId: string; entry: string; holders: string } | null> {
+    const r = await this.#run<Reply>(
       'iosLogout',
-      ...sessionKeys(k),
+      k.session,
+      k.tag,
       a.token,
-      a.messagePrefix,
-      a.retentionMs,
+      a.requestId,
+      s.retentionMs,
+      s.slotMs,
     );
-    if (Number(reply[0]) !== 1) return null;
-    return {
-      sid: String(reply[1] ?? ''),
-      lastSocketId: String(reply[2] ?? ''),
-      entry: String(reply[3] ?? ''),
-    };
+    if (Number(r[0]) !== 1) return null;
+    const [, sid = '', lastSocketId = '', entry = '', holders = ''] = r.map(String);
+    return { sid, lastSocketId, entry, holders };
+  }
+
+  /** @returns the session's last seq and a page of its pending messages from `from` on; null when it ended. */
+  async readPending(
+    k: { route: string; tag: string },
+    a: { token: string; from: number; page: number; scan: number },
+    s: StatusArgs,
+  ): Promise<{ seq: number; more: boolean; pending: PendingMessage[] } | null> {
+    const r = await this.#run<Reply>(
+      'iosReadPending',
+      k.route,
+      k.tag,
+      a.token,
+      a.from,
+      a.page,
+      a.scan,
+      s.retentionMs,
+      s.slotMs,
+    );
+    if (Number(r[0]) < 0) return null;
+    return { seq: Number(r[0]), more: Number(r[1]) === 1, pending: pendingFrom(r, 2) };
+  }
+
+  /**
+   * push.lua over groups of one bucket each (one group per call on a Redis Cluster), optionally followed by `WAIT`
+   * in the same pipeline (it runs on the node that ran the script). Replies in the order given, and the Redis time.
+   */
+  async push(
+    groups: { tag: string; route: string; messages: PushMessageArgs[] }[],
+    limits: StatusArgs & { cap: number; outboxMax: number; span: number; scan: number },
+    wait?: { replicas: number; timeoutMs: number },
+  ): Promise<{ now: number; replies: PushReply[]; replicas?: number }> {
+    const args: Arg[] = [groups[0]?.route ?? '', limits.retentionMs, limits.slotMs, limits.cap];
+    args.push(limits.outboxMax, limits.span, limits.scan);
+    for (const g of groups) {
+      args.push(g.tag, g.messages.length);
+      for (const m of g.messages) args.push(m.token, m.id, m.ttlMs, m.maySettled ? 1 : 0, m.text);
+    }
+    let reply: Reply;
+    let replicas: number | undefined;
+    if (wait) {
+      const pipeline = this.redis.pipeline() as unknown as {
+        iosPush(...a: Arg[]): unknown;
+        wait(n: number, ms: number): unknown;
+        exec(): Promise<[Error | null, unknown][] | null>;
+      };
+      pipeline.iosPush(...args);
+      pipeline.wait(wait.replicas, wait.timeoutMs);
+      const results = (await pipeline.exec()) ?? [];
+      const [err, value] = results[0] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      reply = value as Reply;
+      replicas = Number(results[1]?.[1] ?? 0);
+    } else {
+      reply = await this.#run<Reply>('iosPush', ...args);
+    }
+    const replies: PushReply[] = [];
+    for (let i = 1; i + 2 < reply.length; i += 3) {
+      replies.push({ code: Number(reply[i]), seq: Number(reply[i + 1]), holders: String(reply[i + 2]) });
+    }
+    return { now: Number(reply[0]), replies, ...(replicas !== undefined ? { replicas } : {}) };
+  }
+
+  /** ack.lua over groups of one bucket each. Replies in the order given, the outbox entry and the Redis time. */
+  async ack(
+    groups: { tag: string; route: string; acks: AckArgs[] }[],
+    s: StatusArgs,
+  ): Promise<{ now: number; entry: string; replies: AckReply[] }> {
+    const args: Arg[] = [groups[0]?.route ?? '', s.retentionMs, s.slotMs];
+    for (const g of groups) {
+      args.push(g.tag, g.acks.length);
+      for (const a of g.acks) args.push(a.token, a.seq, a.id, a.head);
+    }
+    const reply = await this.#run<Reply>('iosAck', ...args);
+    const replies: AckReply[] = [];
+    for (let i = 2; i + 1 < reply.length; i += 2)
+      replies.push({ code: Number(reply[i]), at: Number(reply[i + 1]) });
+    return { now: Number(reply[0]), entry: String(reply[1]), replies };
+  }
+
+  /** @returns the settled message, 'none' when no pending message has that data, 'budget' when spent. */
+  async ackByData(
+    k: { session: string; tag: string },
+    a: { token: string; text: string; head: string; scan: number; ratePerSec: number },
+    s: StatusArgs,
+  ): Promise<{ seq: number; id: string; at: number; entry: string } | 'none' | 'budget'> {
+    const r = await this.#run<Reply>(
+      'iosAckByData',
+      k.session,
+      k.tag,
+      a.token,
+      a.text,
+      a.head,
+      a.scan,
+      a.ratePerSec,
+      s.retentionMs,
+      s.slotMs,
+    );
+    const code = Number(r[0]);
+    if (code === -5) return 'budget';
+    if (code !== 1) return 'none';
+    return { seq: Number(r[1]), id: String(r[2]), at: Number(r[3]), entry: String(r[4]) };
   }
 
   /** @returns 1 alive, 0 the instance had been declared dead. */
@@ -194,140 +312,4 @@ export class Scripts {
   claimDeadNode(k: { live: string; reaping: string }, a: { leaseMs: number }): Promise<string | null> {
     return this.#run('iosClaimDeadNode', k.live, k.reaping, a.leaseMs);
   }
-
-  /** push.lua, optionally followed by `WAIT` in the same pipeline (it runs on the node that ran the script). */
-  async push(
-    k: { session: string; inbox: string; message: string; stats: string },
-    a: { token: string; id: string; data: string; ttlMs: number; retentionMs: number; messagePrefix: string },
-    wait?: { replicas: number; timeoutMs: number },
-  ): Promise<PushReply> {
-    const args: Arg[] = [
-      k.session,
-      k.inbox,
-      k.message,
-      k.stats,
-      a.token,
-      a.id,
-      a.data,
-      a.ttlMs,
-      a.retentionMs,
-    ];
-    args.push(a.messagePrefix);
-    let reply: number[];
-    if (wait) {
-      const pipeline = this.redis.pipeline() as unknown as {
-        iosPush(...a: Arg[]): unknown;
-        wait(n: number, ms: number): unknown;
-        exec(): Promise<[Error | null, unknown][] | null>;
-      };
-      pipeline.iosPush(...args);
-      pipeline.wait(wait.replicas, wait.timeoutMs);
-      const [err, value] = (await pipeline.exec())?.[0] ?? [new Error('no reply'), null];
-      if (err) throw err;
-      reply = value as number[];
-    } else {
-      reply = await this.#run<number[]>('iosPush', ...args);
-    }
-    return { code: Number(reply[0]), ts: Number(reply[1] ?? 0), connections: Number(reply[2] ?? 0) };
-  }
-
-  /** push-many.lua: messages of one bucket. Replies in the order given. */
-  async pushMany(
-    k: { stats: string },
-    a: {
-      tag: string;
-      retentionMs: number;
-      messages: { token: string; id: string; data: string; ttlMs: number }[];
-    },
-  ): Promise<PushReply[]> {
-    const args: Arg[] = [k.stats, a.tag, a.retentionMs];
-    for (const m of a.messages) args.push(m.token, m.id, m.data, m.ttlMs);
-    const flat = await this.#run<number[]>('iosPushMany', ...args);
-    return a.messages.map((_m, n) => ({
-      code: Number(flat[n * 3]),
-      ts: Number(flat[n * 3 + 1]),
-      connections: Number(flat[n * 3 + 2]),
-    }));
-  }
-
-  async ack(
-    k: { message: string; inbox: string; outbox: string; stats: string },
-    a: { id: string; token: string; nodeId: string; socketId: string; retentionMs: number },
-  ): Promise<AckReply> {
-    const reply = await this.#run<Arg[]>(
-      'iosAck',
-      k.message,
-      k.inbox,
-      k.outbox,
-      k.stats,
-      a.id,
-      a.token,
-      a.nodeId,
-      a.socketId,
-      a.retentionMs,
-    );
-    return ackReply(reply, 0);
-  }
-
-  /** ack-many.lua: acknowledgements of one bucket. Replies in the order given. */
-  async ackMany(
-    k: { outbox: string; stats: string },
-    a: {
-      tag: string;
-      retentionMs: number;
-      acks: { id: string; token: string; nodeId: string; socketId: string }[];
-    },
-  ): Promise<AckReply[]> {
-    const args: Arg[] = [k.outbox, k.stats, a.tag, a.retentionMs];
-    for (const x of a.acks) args.push(x.id, x.token, x.nodeId, x.socketId);
-    const flat = await this.#run<Arg[]>('iosAckMany', ...args);
-    return a.acks.map((_x, n) => ackReply(flat, n * 5));
-  }
-
-  /** @returns the settled message, or null when no pending message has that data. */
-  async ackByData(
-    k: { inbox: string; outbox: string; stats: string },
-    a: {
-      data: string;
-      nodeId: string;
-      socketId: string;
-      retentionMs: number;
-      messagePrefix: string;
-      scan: number;
-    },
-  ): Promise<{ id: string; deliveredAt: number; entry: string; pushedAt: number } | null> {
-    const reply = await this.#run<Arg[]>(
-      'iosAckByData',
-      k.inbox,
-      k.outbox,
-      k.stats,
-      a.data,
-      a.nodeId,
-      a.socketId,
-      a.retentionMs,
-      a.messagePrefix,
-      a.scan,
-    );
-    if (Number(reply[0]) !== 1) return null;
-    return {
-      id: String(reply[1] ?? ''),
-      deliveredAt: Number(reply[2]),
-      entry: String(reply[3] ?? ''),
-      pushedAt: Number(reply[4]),
-    };
-  }
-}
-
-function sessionKeys(k: SessionScriptKeys): string[] {
-  return [k.session, k.inbox, k.graceMarker, k.due, k.all, k.outbox, k.stats];
-}
-
-function ackReply(flat: Arg[], at: number): AckReply {
-  return {
-    code: Number(flat[at]),
-    deliveredAt: Number(flat[at + 1] ?? 0),
-    entry: String(flat[at + 2] ?? ''),
-    data: String(flat[at + 3] ?? ''),
-    pushedAt: Number(flat[at + 4] ?? 0),
-  };
 }

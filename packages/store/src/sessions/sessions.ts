@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type { StoreContext } from '../context.js';
 import { storeDefaults } from '../defaults.js';
 import { parseJson } from '../json.js';
-import type { ExpiredReply } from '../scripts/scripts.js';
 import type { OutboxItem, PendingMessage, Protocol, SessionEvent } from '../types.js';
 
 export interface ConnectInput {
@@ -27,9 +26,13 @@ export interface ConnectResult {
    */
   events: EventItem[];
   data: unknown;
-  /** Messages still waiting for an acknowledgement, oldest first: send them to the new connection. */
+  /** The session's last push sequence: every pending message has a seq ≤ it, every later push a greater one. */
+  seq: number;
+  /** The first page of messages waiting for an acknowledgement, oldest first: send them to the new connection. */
   pending: PendingMessage[];
-  /** The socket had already been registered (a retried call). */
+  /** Pending messages beyond this page remain (read them with `inbox.read`, from the last one's seq + 1). */
+  more: boolean;
+  /** The socket had already been registered (a replayed call): nothing changed, the same answer. */
   duplicate: boolean;
 }
 
@@ -38,9 +41,9 @@ function eventItem(bucket: number, entryId: string, event: SessionEvent, deadlin
 }
 
 /**
- * The lifecycle of sessions: connections come and go (connect, disconnect, reap), a session ends by logout or
- * when its grace runs out (expire), and carries the client's data. Every change is one Lua script; the scripts
- * that end a session share lua/includes/end-session.lua, which is where a session ends, once.
+ * The lifecycle of sessions: connections come and go (connect, disconnect, reap), a session ends by logout or when
+ * its grace runs out (expire), and carries the client's data. Every change is one Lua script; the scripts that end a
+ * session share lua/includes/end-session.lua, which is where a session ends, once. Every script is safe to replay.
  */
 export class Sessions {
   constructor(private readonly ctx: StoreContext) {}
@@ -51,47 +54,47 @@ export class Sessions {
 
   async connect(input: ConnectInput): Promise<ConnectResult> {
     const k = this.ctx.keys.session(input.token);
-    const reply = await this.ctx.scripts.connect(k, {
-      token: input.token,
-      socketId: input.socketId,
-      value: `${input.instance}|${input.protocol}`,
-      sid: Sessions.newSessionId(),
-      messagePrefix: k.messagePrefix,
-      retentionMs: this.ctx.statusRetentionMs,
-    });
+    const span = storeDefaults.inboxSpanFactor * this.ctx.maxPending;
+    const reply = await this.ctx.scripts.connect(
+      k,
+      { ...input, sid: Sessions.newSessionId(), page: storeDefaults.replayPage, scan: span },
+      this.ctx.status,
+    );
     const at = Date.now();
     const events: EventItem[] = [];
-    if (reply.endedEntry) {
-      events.push(
-        eventItem(k.bucket, reply.endedEntry, {
-          type: 'session.ended',
-          token: input.token,
-          sid: reply.endedSid,
-          id: reply.endedSocketId,
-          status: 0,
-          at,
-          reason: 'grace',
-        }),
-      );
+    if (reply.ended.entry) {
+      const { sid, socketId: id, entry } = reply.ended;
+      const ended: SessionEvent = {
+        type: 'session.ended',
+        token: input.token,
+        sid,
+        id,
+        status: 0,
+        at,
+        reason: 'grace',
+      };
+      events.push(eventItem(k.bucket, entry, ended));
     }
     if (reply.startedEntry) {
-      events.push(
-        eventItem(k.bucket, reply.startedEntry, {
-          type: 'session.started',
-          token: input.token,
-          sid: reply.sid,
-          id: input.socketId,
-          status: 1,
-          at,
-        }),
-      );
+      const started: SessionEvent = {
+        type: 'session.started',
+        token: input.token,
+        sid: reply.sid,
+        id: input.socketId,
+        status: 1,
+        at,
+        ...(reply.prevSid ? { prev: reply.prevSid } : {}),
+      };
+      events.push(eventItem(k.bucket, reply.startedEntry, started));
     }
     return {
       sid: reply.sid,
       started: reply.code === 1 || reply.code === 2,
       events,
       data: parseJson(reply.data),
-      pending: reply.pending.map((p) => ({ id: p.id, data: parseJson(p.data), ts: p.ts })),
+      seq: reply.seq,
+      pending: reply.pending,
+      more: reply.more,
       duplicate: reply.code === 3,
     };
   }
@@ -114,13 +117,9 @@ export class Sessions {
   /** Ends the due sessions of one bucket. Returns the `session.ended` events of the sessions this call ended. */
   async expireDue(bucket: number, limit: number = storeDefaults.expireBatch): Promise<EventItem[]> {
     const b = this.ctx.keys.bucket(bucket);
-    const ended = await this.ctx.scripts.expireSessions(b, {
-      tag: b.tag,
-      limit,
-      retentionMs: this.ctx.statusRetentionMs,
-    });
+    const ended = await this.ctx.scripts.expireSessions(b, { limit }, this.ctx.status);
     const at = Date.now();
-    return ended.map((e: ExpiredReply) =>
+    return ended.map((e) =>
       eventItem(
         bucket,
         e.entry,
@@ -144,16 +143,21 @@ export class Sessions {
     return (await this.ctx.scripts.setData(k, { data: JSON.stringify(data ?? null) })) === 1;
   }
 
-  /** Ends a session now. @returns its `session.ended` event, or null when there was no session. */
-  async logout(token: string): Promise<EventItem | null> {
+  /**
+   * Ends a session now. @returns its `session.ended` event and the node instances that held its connections (where
+   * to route the logout), or null when there was no session. `requestId` makes
+   * a replay of the same call (a lost reply) answer the same; a new one is drawn when absent.
+   */
+  async logout(
+    token: string,
+    requestId: string = randomBytes(9).toString('base64url'),
+  ): Promise<{ event: EventItem; holders: string[] } | null> {
     const k = this.ctx.keys.session(token);
-    const ended = await this.ctx.scripts.logout(k, {
-      token,
-      messagePrefix: k.messagePrefix,
-      retentionMs: this.ctx.statusRetentionMs,
-    });
+    const ended = await this.ctx.scripts.logout(k, { token, requestId }, this.ctx.status);
     if (!ended) return null;
-    return eventItem(k.bucket, ended.entry, {
+    const holders =
+      ended.holders === '' ? [] : ended.holders.split(',').map((h) => h.slice(0, h.lastIndexOf(':')));
+    const event = eventItem(k.bucket, ended.entry, {
       type: 'session.ended',
       token,
       sid: ended.sid,
@@ -162,5 +166,6 @@ export class Sessions {
       at: Date.now(),
       reason: 'logout',
     });
+    return { event, holders };
   }
 }

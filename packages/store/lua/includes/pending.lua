@@ -1,0 +1,16 @@
+-- Pending messages of a bucket, <tag>:pq: field "<seq>|<token>" -> "<ts>|<exp>|<#id>|<id><data>" (data: JSON text),
+-- and <tag>:pid: message id -> "<seq>|<token>" (duplicates, status lookups).
+local function pqField(seq, token)
+  return seq .. '|' .. token
+end
+
+local function pqPack(ts, exp, id, data)
+  return ts .. '|' .. exp .. '|' .. #id .. '|' .. id .. data
+end
+
+-- ts, exp, id, data of a packed pending message
+local function pqUnpack(v)
+  local ts, exp, n, rest = string.match(v, '^(%d+)|(%d+)|(%d+)|(.*)$')
+  n = tonumber(n)
+  return tonumber(ts), tonumber(exp), string.sub(rest, 1, n), string.sub(rest, n + 1)
+end

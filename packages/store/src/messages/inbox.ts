@@ -1,0 +1,59 @@
+import type { StoreContext } from '../context.js';
+import { storeDefaults } from '../defaults.js';
+import type { PendingMessage } from '../types.js';
+
+/** A session's inbox, read in pages: for a connection replaying it, and for a node filling a gap in its pushes. */
+export class Inbox {
+  constructor(private readonly ctx: StoreContext) {}
+
+  /**
+   * Pending messages of `token` with seq ≥ `from`, oldest first, one page. @returns null when the session ended;
+   * `seq` is the session's last push sequence, `more` says whether pending messages beyond the page remain.
+   */
+  read(
+    token: string,
+    from: number,
+    page: number = storeDefaults.replayPage,
+  ): Promise<{ seq: number; more: boolean; pending: PendingMessage[] } | null> {
+    const k = this.ctx.keys.session(token);
+    const scan = storeDefaults.inboxSpanFactor * this.ctx.maxPending;
+    return this.ctx.scripts.readPending(k, { token, from, page, scan }, this.ctx.status);
+  }
+
+  /** One pending message of `token` by id (a connection acknowledging what it got on an earlier one). */
+  async find(token: string, id: string): Promise<PendingMessage | null> {
+    const b = this.ctx.keys.session(token);
+    const at = await this.ctx.redis.hget(b.pendingIds, id);
+    const bar = at?.indexOf('|') ?? -1;
+    if (!at || at.slice(bar + 1) !== token) return null;
+    const seq = Number(at.slice(0, bar));
+    const packed = await this.ctx.redis.hget(b.pending, `${seq}|${token}`);
+    if (!packed) return null;
+    // "<ts>|<exp>|<#id>|<id><data>" (lua/includes/pending.lua)
+    const [ts = '0', , n = '0'] = packed.split('|', 3);
+    const start = ts.length + packed.split('|', 2)[1]!.length + n.length + 3;
+    return { seq, id, ts: Number(ts), text: packed.slice(start + Number(n)) };
+  }
+
+  /** The last push sequence of each token (undefined: no live session), one read per bucket. */
+  async sequences(tokens: readonly string[]): Promise<Map<string, number | undefined>> {
+    const byBucket = new Map<number, string[]>();
+    for (const token of tokens) {
+      const b = this.ctx.keys.bucketOf(token);
+      const list = byBucket.get(b);
+      if (list) list.push(token);
+      else byBucket.set(b, [token]);
+    }
+    const out = new Map<string, number | undefined>();
+    await Promise.all(
+      [...byBucket].map(async ([bucket, list]) => {
+        const values = await this.ctx.redis.hmget(this.ctx.keys.bucket(bucket).route, ...list);
+        list.forEach((token, i) => {
+          const v = values[i];
+          out.set(token, v ? Number(v.slice(0, v.indexOf('|'))) : undefined);
+        });
+      }),
+    );
+    return out;
+  }
+}
