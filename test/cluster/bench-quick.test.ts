@@ -54,8 +54,14 @@ function kindsOf(result: BenchResult): (string | undefined)[] {
 
 describe('io-session bench --quick (smoke)', () => {
   it('measures all four systems, io-session per client kind, the steady run and the scaling series', async () => {
-    // The scaling series at its two ends (the default 1,2,4 adds a run of the same code).
-    const { output, out, result } = await runQuickBench(['--scale-nodes', '1,4']);
+    // Two client kinds and the scaling series at its two ends: the defaults (v3,v2,legacy and 1,2,4) add runs of
+    // the same code, and the legacy clients are the baselines' too.
+    const { output, out, result } = await runQuickBench([
+      '--project-clients',
+      'v3,v2',
+      '--scale-nodes',
+      '1,4',
+    ]);
     expect(Object.keys(result.systems).sort()).toEqual(['bare', 'bullmq', 'project', 'seed']);
     const figures = Object.fromEntries(result.figures.map((f) => [f.key, f]));
     for (const key of ['throughput@20', 'throughput@40', 'latency-p50', 'latency-p99', 'connects']) {
@@ -85,7 +91,7 @@ describe('io-session bench --quick (smoke)', () => {
 
     // One row per client kind; v3 only once the node speaks it, else a note says why it is missing.
     const probe = result.protocolProbe!;
-    expect(kindsOf(result)).toEqual(probe.supported ? ['v3', 'v2', 'legacy'] : ['v2', 'legacy']);
+    expect(kindsOf(result)).toEqual(probe.supported ? ['v3', 'v2'] : ['v2']);
     if (!probe.supported) expect(output).toMatch(/does not speak protocol v3/);
     for (const kind of [result.systems.project!, ...result.projectKinds!]) {
       for (const n of [20, 40]) {

@@ -286,6 +286,13 @@ describe('figures and targets', () => {
     expect(targets['rss']!.pass).toBe(true);
     expect(targets['cluster-primary-share']).toBeUndefined();
 
+    // No notifications at all, at 1 node and at 4: flat.
+    const quiet = sampleResult();
+    for (const run of quiet.scaling!.runs)
+      run.keyspacePerNodePerSec = run.keyspacePerNodePerSec!.map(() => 0);
+    const flat = computeTargets(quiet, { sessions: [1000, 10_000] }).find((x) => x.id === 'flat-keyspace')!;
+    expect(flat).toMatchObject({ value: 1, pass: true });
+
     const saturated = sampleResult();
     saturated.systems.project!.latency = { ...latency(4, 20), saturated: true };
     const t = computeTargets(saturated, { sessions: [1000, 10_000] });

@@ -140,12 +140,14 @@ function flat(
   const most = runs.length > 1 ? runs[runs.length - 1] : undefined;
   const a = one ? spec.pick(one) : null;
   const b = most ? spec.pick(most) : null;
+  // None at 1 node: flat if none at the most nodes either, growing if some.
+  const growth = a === 0 && b !== null ? (b === 0 ? 1 : Number.POSITIVE_INFINITY) : ratio(b, a);
   return target(
     12,
     {
       id: spec.id,
       label: `${spec.label} flat, 1 → ${most?.nodes ?? 4} nodes`,
-      value: ratio(b, a),
+      value: growth,
       limit: FLAT_TOLERANCE,
       unit: '×',
       ...(a !== null && b !== null
