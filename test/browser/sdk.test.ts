@@ -54,7 +54,7 @@ describe('the SDK in chromium, loaded from the node', () => {
     const session = await api<{ connections: { protocol: number }[] }>(node.url, `/v1/sessions/${user}`, {
       apiKey: TEST_API_KEY,
     });
-    expect(session.body.connections.map((c) => c.protocol)).toEqual([2]);
+    expect(session.body.connections.map((c) => c.protocol)).toEqual([3]); // the SDK speaks v3 by default
     expect(errors).toEqual([]);
   });
 

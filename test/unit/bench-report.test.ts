@@ -2,6 +2,7 @@ import {
   clientGroup,
   computeFigures,
   computeTargets,
+  counterValue,
   deltaOf,
   formatNumber,
   growthPer,
@@ -112,10 +113,19 @@ function sampleResult(): BenchResult {
       latency: latency(1, 5),
     }),
     project: system('project', {
+      clientKind: 'v3',
       levels: [
-        level(1000, 12_000),
+        level(1000, 12_000, {
+          cpuUsPerMsg: {
+            nodes: measured([50]),
+            clients: measured([40]),
+            bench: measured([10]),
+            worker: measured([15]),
+          },
+        }),
         level(10_000, 11_000, { redisBytesPerSession: 800, rssBytesPerConnection: 11_000 }),
       ],
+      steady: { sessions: 1000, durationS: 20, delivered: 100_000, bytesPerMsg: 240, consumer: 'worker' },
       latency: latency(4, 20),
       connectsPerSec: measured([700]),
       roundTrips: {
@@ -129,8 +139,41 @@ function sampleResult(): BenchResult {
     }),
   };
   const options = { sessions: [1000, 10_000] };
+  const measuredParts = {
+    systems,
+    projectKinds: [
+      system('project', {
+        clientKind: 'v2',
+        label: 'io-session (v2)',
+        levels: [level(1000, 6_000), level(10_000, 5_000)],
+      }),
+      system('project', {
+        clientKind: 'legacy',
+        label: 'io-session (legacy)',
+        levels: [level(1000, 5_000), level(10_000, 4_000)],
+      }),
+    ],
+    protocolProbe: { supported: true, event: 'push_batch', ack: true, detail: 'speaks v3' },
+    scaling: {
+      sessions: 1000,
+      ratePerSec: 6000,
+      rateSource: 'test',
+      durationS: 5,
+      clientKind: 'v3' as const,
+      runs: [1, 2, 4].map((nodes) => ({
+        nodes,
+        deliveredPerSec: 6000,
+        delivered: 30_000,
+        seconds: 6,
+        nodeCpuUsPerMsg: 50 + nodes,
+        keyspacePerNodePerSec: Array.from({ length: nodes }, () => 100),
+        pubsubPerNodePerSec: Array.from({ length: nodes }, () => 6000 / nodes),
+      })),
+    },
+    clusterReference: null,
+  };
   return {
-    version: 1,
+    version: 2,
     startedAt: '2026-01-01T00:00:00.000Z',
     finishedAt: '2026-01-01T00:05:00.000Z',
     elapsedS: 300,
@@ -154,13 +197,13 @@ function sampleResult(): BenchResult {
       window: 10_000,
       swarm: 2,
       only: ['bullmq', 'bare', 'seed', 'project'],
-      projectClients: 'v2',
+      projectClients: ['v3', 'v2', 'legacy'],
       quick: false,
     },
     notes: ['a note <with> markup'],
-    systems,
+    ...measuredParts,
     figures: computeFigures(systems, options),
-    targets: computeTargets(systems, options),
+    targets: computeTargets(measuredParts, options),
   };
 }
 
@@ -180,8 +223,10 @@ describe('figures and targets', () => {
       'redis-reads',
       'redis-cpu',
       'node-cpu',
+      'worker-cpu',
       'redis-bytes',
       'redis-retained',
+      'redis-held',
       'rss',
     ]);
     expect(byKey['throughput@1000']!.values).toEqual({
@@ -196,29 +241,91 @@ describe('figures and targets', () => {
     expect(byKey['latency-p99']!.ratios.bare).toBeCloseTo(20 / 12);
     expect(byKey['rss']!.ratios.bare).toBeCloseTo(1.1);
     expect(byKey['redis-cpu']!.values.seed).toBeNull();
+    expect(byKey['worker-cpu']!.values.project).toBe(15);
+    expect(byKey['redis-held']!.values.project).toBe(240);
+    expect(byKey['redis-held']!.label).toMatch(/20 s steady, with io-session worker/);
+    expect(computeFigures(sampleResult().systems, { sessions: [1000], redisCluster: true }).at(-5)?.key).toBe(
+      'redis-busiest-primary',
+    );
   });
 
-  it('evaluates each target of issue 4 as PASS, MISS or n/a', () => {
-    const targets = Object.fromEntries(sampleResult().targets.map((t) => [t.id, t]));
-    expect(targets['throughput-vs-bare']).toMatchObject({ pass: true, limit: 1 });
-    expect(targets['throughput-vs-seed']).toMatchObject({ pass: true, limit: 2 });
-    expect(targets['no-degradation']!.value).toBeCloseTo(11 / 12);
-    expect(targets['no-degradation']!.pass).toBe(true);
+  it('evaluates the targets of issue 12 on the first client kind, then the earlier ones of issue 4', () => {
+    const result = sampleResult();
+    expect(result.targets.filter((t) => t.issue === 12).map((t) => t.id)).toEqual([
+      'throughput@1000',
+      'throughput@10000',
+      'redis-cpu',
+      'node-cpu',
+      'latency-p99',
+      'connects',
+      'redis-bytes',
+      'redis-held',
+      'flat-node-cpu',
+      'flat-keyspace',
+    ]);
+    const targets = Object.fromEntries(result.targets.map((t) => [t.id, t]));
+    expect(targets['throughput@1000']).toMatchObject({
+      pass: true,
+      limit: 1,
+      detail: 'v2 0.60×, legacy 0.50×',
+    });
+    expect(targets['throughput@10000']!.value).toBeCloseTo(11 / 9.5);
+    expect(targets['redis-cpu']).toMatchObject({ value: 30, limit: 10, pass: false });
+    expect(targets['node-cpu']).toMatchObject({ value: 50, limit: 60, pass: true });
     expect(targets['latency-p99']).toMatchObject({ value: 20, limit: 22, pass: true });
     expect(targets['connects']).toMatchObject({ value: 0.7, pass: false });
-    expect(targets['round-trips']).toMatchObject({ value: 6, pass: true });
     expect(targets['redis-bytes']).toMatchObject({ value: 800, pass: false });
+    expect(targets['redis-held']).toMatchObject({ value: 240, limit: 250, pass: true });
+    expect(targets['flat-node-cpu']!.value).toBeCloseTo(54 / 51);
+    expect(targets['flat-node-cpu']!.pass).toBe(true);
+    // Every node receives every notification: all nodes together get 4× as many per message at 4 nodes.
+    expect(targets['flat-keyspace']).toMatchObject({ value: 4, pass: false });
+    expect(targets['throughput-vs-seed']).toMatchObject({ issue: 4, pass: true, limit: 2 });
+    expect(targets['no-degradation']!.value).toBeCloseTo(11 / 12);
+    expect(targets['round-trips']).toMatchObject({ issue: 4, value: 6, pass: true });
     expect(targets['rss']!.pass).toBe(true);
+    expect(targets['cluster-primary-share']).toBeUndefined();
+
+    // No notifications at all, at 1 node and at 4: flat.
+    const quiet = sampleResult();
+    for (const run of quiet.scaling!.runs)
+      run.keyspacePerNodePerSec = run.keyspacePerNodePerSec!.map(() => 0);
+    const flat = computeTargets(quiet, { sessions: [1000, 10_000] }).find((x) => x.id === 'flat-keyspace')!;
+    expect(flat).toMatchObject({ value: 1, pass: true });
 
     const saturated = sampleResult();
     saturated.systems.project!.latency = { ...latency(4, 20), saturated: true };
-    const t = computeTargets(saturated.systems, { sessions: [1000, 10_000] });
+    const t = computeTargets(saturated, { sessions: [1000, 10_000] });
     expect(t.find((x) => x.id === 'latency-p99')!.pass).toBe(false);
 
     const { project } = sampleResult().systems;
-    const alone = computeTargets({ project }, { sessions: [1000] });
-    expect(alone.find((t) => t.id === 'throughput-vs-bare')!.pass).toBeNull();
+    const alone = computeTargets({ systems: { project } }, { sessions: [1000] });
+    expect(alone.find((t) => t.id === 'throughput@1000')!.pass).toBeNull();
     expect(alone.find((t) => t.id === 'no-degradation')!.pass).toBeNull();
+    expect(alone.find((t) => t.id === 'flat-keyspace')!.pass).toBeNull();
+  });
+
+  it('with --redis-cluster: the busiest primary and the Redis CPU ratio to a single Redis', () => {
+    const result = sampleResult();
+    result.systems.project!.levels[0]!.redis!.cpuShareByPrimary = [
+      { port: 7000, share: 0.5 },
+      { port: 7001, share: 0.3 },
+      { port: 7002, share: 0.2 },
+    ];
+    const cluster = {
+      ...result,
+      clusterReference: { sessions: 1000, clientKind: 'v3' as const, throughput: 1, redisCpuUsPerMsg: 25 },
+    };
+    const targets = Object.fromEntries(
+      computeTargets(cluster, { sessions: [1000, 10_000], redisCluster: true }).map((t) => [t.id, t]),
+    );
+    expect(targets['cluster-primary-share']).toMatchObject({ value: 50, limit: 50, pass: true });
+    expect(targets['cluster-redis-cpu']!.value).toBeCloseTo(30 / 25);
+    expect(targets['cluster-redis-cpu']!.pass).toBe(true);
+    expect(targets['redis-bytes']!.label).toMatch(/Redis Cluster/);
+    const table = renderTable({ ...cluster, options: { ...cluster.options, redisCluster: true } });
+    expect(table).toMatch(/Redis CPU share by primary\s+primary :7000\s+primary :7001\s+primary :7002/);
+    expect(table).toMatch(/^project\s+50%\s+30%\s+20%$/m);
   });
 });
 
@@ -228,8 +335,17 @@ describe('rendering', () => {
     expect(table).toContain('pushes/s @ 1,000 sessions');
     expect(table).toContain('12,000');
     expect(table).toContain('1.20×');
-    expect(table).toMatch(/PASS\s+throughput @ 1,000 sessions ≥ 1\.0× bare Socket\.IO/);
+    expect(table).toMatch(
+      /PASS\s+throughput @ 1,000 sessions ≥ 1\.0× bare Socket\.IO\s+1\.20× \(limit 1\.00×; v2 0\.60×, legacy 0\.50×\)/,
+    );
     expect(table).toMatch(/MISS\s+connects\/s ≥ 0\.8× bare Socket\.IO/);
+    expect(table).toMatch(/targets \(issue 12\), on io-session with v3 \(SDK, push_batch frames\) clients/);
+    expect(table).toMatch(/earlier targets \(issue 4\)/);
+    expect(table).toMatch(/io-session by client kind/);
+    expect(table).toMatch(/v3 \(SDK, push_batch frames\)\s+12,000\s+1\.20×\s+11,000\s+1\.16×/);
+    expect(table).toMatch(/legacy \(seed's receipts\)\s+5,000\s+0\.50×/);
+    expect(table).toMatch(/4 io-session nodes\s+6,000\s+54\.0\s+100\s+0\.080\s+1,500/);
+    expect(table).toContain('io-session v3');
     expect(table).toContain('2% of the CPU');
     expect(formatNumber(1234.5)).toBe('1,235');
     expect(formatNumber(3.14159)).toBe('3.14');
@@ -239,6 +355,24 @@ describe('rendering', () => {
   it('writes JSON that reads back the same', () => {
     const result = sampleResult();
     expect(JSON.parse(renderJson(result))).toEqual(result);
+  });
+
+  it('says when the v3 row could not be measured', () => {
+    const result = sampleResult();
+    result.protocolProbe = {
+      supported: false,
+      event: 'push_message',
+      ack: false,
+      detail: 'the node answers <legacy>',
+    };
+    result.systems.project = { ...result.projectKinds![0]! };
+    result.projectKinds = result.projectKinds!.slice(1);
+    const table = renderTable(result);
+    expect(table).toMatch(
+      /targets \(issue 12\), on io-session with v2 \(ack callback\) clients \(v3 not measured/,
+    );
+    expect(table).toContain('v3 (SDK, push_batch frames): not measured: the node answers <legacy>.');
+    expect(renderHtml(result)).toContain('the node answers &#60;legacy&#62;');
   });
 
   it('writes a self-contained HTML page with inline SVG charts and escaped text', () => {
@@ -296,6 +430,22 @@ describe('Redis INFO and MONITOR parsing', () => {
   });
 });
 
+describe('node /metrics counters', () => {
+  it('sums a counter over its labels, null when a node does not export it', () => {
+    const text = [
+      '# HELP ios_pubsub_received_total Sharded pub/sub messages',
+      '# TYPE ios_pubsub_received_total counter',
+      'ios_pubsub_received_total 42',
+      'ios_pubsub_received_total_extra 7',
+      'ios_keyspace_events_total{event="expired"} 3',
+      'ios_keyspace_events_total{event="del"} 4',
+    ].join('\n');
+    expect(counterValue(text, 'ios_pubsub_received_total')).toBe(42);
+    expect(counterValue(text, 'ios_keyspace_events_total')).toBe(7);
+    expect(counterValue(text, 'ios_nothing_total')).toBeNull();
+  });
+});
+
 describe('Redis memory by key pattern', () => {
   it('folds what varies per session, message, node and job into one pattern', () => {
     expect(keyPattern('bench:{bench.12}:s:s-5')).toBe('bench:{bench.#}:s:<token>');
@@ -321,14 +471,28 @@ describe('options', () => {
     const o = parseBenchArgs([]);
     expect(o).toMatchObject({ sessions: [1000, 10_000], runs: 3, durationS: 5, batch: 200 });
     expect(o.only).toEqual(['bullmq', 'bare', 'seed', 'project']);
+    expect(o).toMatchObject({
+      projectClients: ['v3', 'v2', 'legacy'],
+      kindDetails: 'all',
+      receipts: 'worker',
+      steadyS: 20,
+      scaleNodes: [1, 2, 4],
+      scaleSessions: 1000,
+    });
     const q = parseBenchArgs(['--quick', '--only', 'project,bare']);
     expect(q).toMatchObject({ quick: true, runs: 1, sessions: [200, 1000], only: ['bare', 'project'] });
+    expect(q).toMatchObject({ kindDetails: 'first', steadyS: 2, scaleSessions: 200 });
+    const p = parseBenchArgs(['--project-clients', 'v2,v3', '--receipts', 'bullmq', '--scale-nodes', 'none']);
+    expect(p).toMatchObject({ projectClients: ['v2', 'v3'], receipts: 'bullmq', scaleNodes: [] });
   });
 
   it('names the option that is wrong', () => {
     expect(() => parseBenchArgs(['--runs', '0'])).toThrow(/--runs/);
     expect(() => parseBenchArgs(['--sessions', '10,abc'])).toThrow(/--sessions/);
     expect(() => parseBenchArgs(['--only', 'redis'])).toThrow(/--only/);
+    expect(() => parseBenchArgs(['--project-clients', 'v4'])).toThrow(/--project-clients/);
+    expect(() => parseBenchArgs(['--receipts', 'nobody'])).toThrow(/--receipts/);
+    expect(() => parseBenchArgs(['--scale-nodes', '0'])).toThrow(/--scale-nodes/);
     expect(() => parseBenchArgs(['--nope'])).toThrow();
   });
 });

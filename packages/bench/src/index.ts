@@ -3,6 +3,7 @@ export { parseBenchArgs, usage, type BenchOptions } from './options.js';
 export { median, measured, percentile, ratio, perUnit, type Measured } from './report/stats.js';
 export { computeFigures, computeTargets, formatCount } from './report/summary.js';
 export { barChart, formatNumber, formatRatio, renderHtml, renderJson, renderTable } from './report/render.js';
+export { counterValue } from './harness/node-metrics.js';
 export * from './report/results.js';
 export { parseInfo, snapshotOf, deltaOf, type RedisSnapshot } from './harness/redis-info.js';
 export { parseMonitorLine, parseClientList, clientGroup } from './harness/monitor.js';

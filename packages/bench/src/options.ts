@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { SystemName } from './report/results.js';
+import type { ClientKind, ReceiptConsumer, SystemName } from './report/results.js';
 
 export interface BenchOptions {
   /** Session counts to measure throughput at (ascending). Default 1000,10000. */
@@ -20,8 +20,24 @@ export interface BenchOptions {
   swarm: number;
   /** Systems to measure. Default all: bullmq, bare, seed, project. */
   only: SystemName[];
-  /** How io-session's clients speak: v2 (ack callback, default) or legacy (the seed's receipt event). */
-  projectClients: 'v2' | 'legacy';
+  /**
+   * io-session's client kinds, each measured as its own row, in this order: v3 (the SDK), v2 (ack callback),
+   * legacy (the seed's receipt event). Default all three. The first one that can be measured is the one the
+   * targets are evaluated on (v3 is skipped when the node does not speak it).
+   */
+  projectClients: ClientKind[];
+  /** Latency, connects/s and round trips for every client kind (`all`, default) or the first only (`first`, quick). */
+  kindDetails: 'all' | 'first';
+  /** Who consumes io-session's receipts: `io-session worker` (default) or plain BullMQ workers in the bench. */
+  receipts: ReceiptConsumer;
+  /** Seconds of closed-loop load of the steady run (Redis bytes held per message). Default 20 (2 quick). */
+  steadyS: number;
+  /** io-session node process counts of the scaling runs. Default 1,2,4. */
+  scaleNodes: number[];
+  /** Sessions of the scaling runs. Default the first session count, at most 1,000. */
+  scaleSessions: number;
+  /** Offered pushes/s of the scaling runs; default 50% of io-session's maximum at the first session count. */
+  scaleRate: number | undefined;
   /** Open-loop rate of the latency runs; default 50% of bare Socket.IO's maximum at the first session count. */
   latencyRate: number | undefined;
   /** Where the JSON and HTML results go. Default bench-results (relative to the working directory). */
@@ -49,7 +65,17 @@ table with the targets and writes bench-results/<timestamp>.json|html and bench-
   --window 10000          pushes in flight in throughput runs
   --swarm 2               client swarm processes
   --only project,bare     measure only these of: project, bare, seed, bullmq
-  --project-clients v2    v2 (ack callback) or legacy (the seed's push_message_delivery)
+  --project-clients v3,v2,legacy
+                          io-session's client kinds, one row each: v3 (the SDK), v2 (ack callback),
+                          legacy (the seed's push_message_delivery); the first is the one the targets use
+  --kind-details all      latency, connects/s and round trips for every client kind (all) or the first only
+                          (first; the default with --quick)
+  --receipts worker       who consumes io-session's receipts: worker (the io-session worker command, webhooks
+                          to the bench) or bullmq (plain BullMQ workers in the bench, no dedupe state)
+  --steady 20             seconds of load of the steady run: Redis bytes held per delivered message
+  --scale-nodes 1,2,4     io-session node counts of the scaling runs (same offered load each); none: skip
+  --scale-sessions N      sessions of the scaling runs (default: the first session count, at most 1,000)
+  --scale-rate N          pushes/s offered in the scaling runs (default: 50% of io-session's maximum)
   --latency-rate N        pushes/s of the latency runs (default: 50% of bare Socket.IO's maximum)
   --out bench-results     output directory
   --cpu-prof              write V8 CPU profiles of the io-session nodes to <out>/profiles
@@ -59,6 +85,7 @@ table with the targets and writes bench-results/<timestamp>.json|html and bench-
 `;
 
 const systems: SystemName[] = ['bullmq', 'bare', 'seed', 'project'];
+const kinds: ClientKind[] = ['v3', 'v2', 'legacy'];
 
 function positive(name: string, text: string, { integer = true } = {}): number {
   const n = Number(text);
@@ -68,46 +95,87 @@ function positive(name: string, text: string, { integer = true } = {}): number {
   return n;
 }
 
+function oneOf<T extends string>(name: string, text: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(text)) {
+    throw new Error(`--${name} must be ${allowed.join(' or ')} (got '${text}')`);
+  }
+  return text as T;
+}
+
+function list<T extends string>(name: string, text: string, allowed: readonly T[]): T[] {
+  return text.split(',').map((s) => {
+    const item = s.trim();
+    if (!(allowed as readonly string[]).includes(item)) {
+      throw new Error(`--${name} takes ${allowed.join(', ')} (got '${s}')`);
+    }
+    return item as T;
+  });
+}
+
+const argSpec = {
+  sessions: { type: 'string' },
+  runs: { type: 'string' },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  connect: { type: 'string' },
+  batch: { type: 'string' },
+  window: { type: 'string' },
+  swarm: { type: 'string' },
+  only: { type: 'string' },
+  'project-clients': { type: 'string' },
+  'kind-details': { type: 'string' },
+  receipts: { type: 'string' },
+  steady: { type: 'string' },
+  'scale-nodes': { type: 'string' },
+  'scale-sessions': { type: 'string' },
+  'scale-rate': { type: 'string' },
+  'latency-rate': { type: 'string' },
+  out: { type: 'string' },
+  'cpu-prof': { type: 'boolean' },
+  quick: { type: 'boolean' },
+  'redis-cluster': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof argSpec }>>['values'];
+
+/** The options of io-session's own measurements: client kinds, receipts, the steady and scaling runs. */
+function projectOptions(
+  values: Values,
+  defaults: { quick: boolean; first: number },
+): Pick<
+  BenchOptions,
+  'projectClients' | 'kindDetails' | 'receipts' | 'steadyS' | 'scaleNodes' | 'scaleSessions' | 'scaleRate'
+> {
+  const { quick, first } = defaults;
+  const clients = list('project-clients', values['project-clients'] ?? kinds.join(','), kinds);
+  const scale = values['scale-nodes'] ?? '1,2,4';
+  const scaleNodes = scale === 'none' ? [] : scale.split(',').map((n) => positive('scale-nodes', n.trim()));
+  return {
+    projectClients: [...new Set(clients)],
+    kindDetails: oneOf('kind-details', values['kind-details'] ?? (quick ? 'first' : 'all'), [
+      'all',
+      'first',
+    ] as const),
+    receipts: oneOf('receipts', values.receipts ?? 'worker', ['worker', 'bullmq'] as const),
+    steadyS: values.steady ? positive('steady', values.steady, { integer: false }) : quick ? 2 : 20,
+    scaleNodes: [...new Set(scaleNodes)].sort((a, b) => a - b),
+    scaleSessions: values['scale-sessions']
+      ? positive('scale-sessions', values['scale-sessions'])
+      : Math.min(first, 1000),
+    scaleRate: values['scale-rate'] ? positive('scale-rate', values['scale-rate']) : undefined,
+  };
+}
+
 /** Parses the command line; throws an Error naming the bad option. */
 export function parseBenchArgs(args: string[]): BenchOptions {
-  const { values } = parseArgs({
-    args,
-    allowPositionals: false,
-    options: {
-      sessions: { type: 'string' },
-      runs: { type: 'string' },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      connect: { type: 'string' },
-      batch: { type: 'string' },
-      window: { type: 'string' },
-      swarm: { type: 'string' },
-      only: { type: 'string' },
-      'project-clients': { type: 'string' },
-      'latency-rate': { type: 'string' },
-      out: { type: 'string' },
-      'cpu-prof': { type: 'boolean' },
-      quick: { type: 'boolean' },
-      'redis-cluster': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values } = parseArgs({ args, allowPositionals: false, options: argSpec });
   const quick = values.quick ?? false;
   const sessions = (values.sessions ?? (quick ? '200,1000' : '1000,10000'))
     .split(',')
     .map((s) => positive('sessions', s.trim()))
     .sort((a, b) => a - b);
-  const only = values.only
-    ? values.only.split(',').map((s) => {
-        const name = s.trim() as SystemName;
-        if (!systems.includes(name)) throw new Error(`--only takes ${systems.join(', ')} (got '${s}')`);
-        return name;
-      })
-    : systems;
-  const clients = values['project-clients'] ?? 'v2';
-  if (clients !== 'v2' && clients !== 'legacy') {
-    throw new Error(`--project-clients must be v2 or legacy (got '${clients}')`);
-  }
+  const only = values.only ? list('only', values.only, systems) : systems;
   return {
     sessions: [...new Set(sessions)],
     runs: values.runs ? positive('runs', values.runs) : quick ? 1 : 3,
@@ -118,7 +186,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     window: values.window ? positive('window', values.window) : 10_000,
     swarm: values.swarm ? positive('swarm', values.swarm) : 2,
     only: systems.filter((s) => only.includes(s)),
-    projectClients: clients,
+    ...projectOptions(values, { quick, first: sessions[0]! }),
     latencyRate: values['latency-rate'] ? positive('latency-rate', values['latency-rate']) : undefined,
     out: values.out ?? 'bench-results',
     cpuProf: values['cpu-prof'] ?? false,

@@ -7,16 +7,22 @@ import { Progress } from './harness/progress.js';
 import { startPrivateCluster } from './harness/redis-cluster.js';
 import { flushAll, startPrivateRedis, type PrivateRedis } from './harness/redis-server.js';
 import { Swarm } from './harness/swarm.js';
-import { measureFloor, measureSessions, type Context, type LatencyPlan } from './measure/index.js';
+import {
+  measureFloor,
+  measureProject,
+  measureSessions,
+  type Context,
+  type LatencyPlan,
+  type ProjectOutcome,
+} from './measure/index.js';
 import { parseBenchArgs, usage, type BenchOptions } from './options.js';
+import { notes } from './report/notes.js';
 import { renderHtml, renderJson, renderTable } from './report/render.js';
-import type { BenchResult, SystemName } from './report/results.js';
+import type { BenchResult, MachineInfo, SystemResult } from './report/results.js';
 import { computeFigures, computeTargets, formatCount } from './report/summary.js';
 import { BareSystem } from './systems/bare.js';
 import { BullmqFloor } from './systems/bullmq-floor.js';
-import { ProjectSystem } from './systems/project.js';
 import { SeedSystem } from './systems/seed.js';
-import type { SessionSystem } from './systems/system.js';
 
 /**
  * `io-session bench [options]`: measures io-session against its baselines on this machine and reports.
@@ -64,17 +70,91 @@ export function writeResults(result: BenchResult, out: string): string[] {
   return files.map(([path]) => path);
 }
 
-function createSystem(name: Exclude<SystemName, 'bullmq'>, ctx: Context, group: ProcessGroup): SessionSystem {
-  const url = ctx.redis.url;
-  if (name === 'bare') return new BareSystem(group, url);
-  if (name === 'seed') return new SeedSystem(group);
-  return new ProjectSystem(group, {
-    redisUrl: url,
-    redisCluster: ctx.redis.cluster,
-    clientMode: ctx.options.projectClients,
-    batch: ctx.options.batch,
-    ...(ctx.options.cpuProf ? { cpuProfDir: join(ctx.options.out, 'profiles') } : {}),
-  });
+/** The private Redis of the run, and with --redis-cluster the private Redis Cluster next to it. */
+async function startRedis(
+  options: BenchOptions,
+  group: ProcessGroup,
+  progress: Progress,
+): Promise<{ single: PrivateRedis; cluster: PrivateRedis | undefined }> {
+  const single = await startPrivateRedis(group);
+  progress.line(`private redis-server ${single.version} on port ${single.port} (memory only)`);
+  // --redis-cluster: io-session and raw BullMQ run on a private Redis Cluster; bare Socket.IO stays on the
+  // single Redis (its classic adapter and emitter are not cluster-aware).
+  if (!options.redisCluster) return { single, cluster: undefined };
+  const cluster = await startPrivateCluster(group);
+  progress.line(
+    `private Redis Cluster ${cluster.version}: primaries on ports ${cluster.primaries.map((p) => p.port).join(', ')} ` +
+      `(+ ${cluster.cluster!.length - cluster.primaries.length} replicas, memory only)`,
+  );
+  return { single, cluster };
+}
+
+/** Latency is measured at 50% of bare Socket.IO's maximum (or --latency-rate); until bare ran, at 50% of one's own. */
+class LatencyPlans {
+  #plan: LatencyPlan | undefined;
+
+  constructor(
+    private readonly options: BenchOptions,
+    rate = options.latencyRate,
+  ) {
+    if (rate) this.#plan = { ratePerSec: rate, source: 'set with --latency-rate' };
+  }
+
+  readonly planFor = (ownMax: number | null): LatencyPlan => {
+    if (this.#plan) return this.#plan;
+    const first = this.options.sessions[0] ?? 0;
+    return {
+      ratePerSec: Math.max(1, Math.round((ownMax ?? 2) / 2)),
+      source: `50% of this system's own maximum at ${formatCount(first)} sessions (bare Socket.IO was not measured)`,
+    };
+  };
+
+  fromBare(bare: SystemResult | undefined): void {
+    const max = bare?.levels[0]?.throughput.median;
+    if (this.#plan || !max) return;
+    this.#plan = {
+      ratePerSec: Math.max(1, Math.round(max / 2)),
+      source: `50% of bare Socket.IO's maximum (${formatCount(max)}/s) at ${formatCount(this.options.sessions[0] ?? 0)} sessions`,
+    };
+  }
+}
+
+interface Measurements {
+  systems: BenchResult['systems'];
+  project: ProjectOutcome | undefined;
+}
+
+/** Each system in turn, alone, on its Redis (flushed after each). */
+async function measureAll(
+  ctx: Context,
+  group: ProcessGroup,
+  redis: { single: PrivateRedis; cluster: PrivateRedis | undefined },
+): Promise<Measurements> {
+  const { options } = ctx;
+  const shared = redis.cluster ?? redis.single;
+  const out: Measurements = { systems: {}, project: undefined };
+  if (options.only.includes('bullmq')) {
+    out.systems.bullmq = await measureFloor(ctx, new BullmqFloor(group, shared, options.batch));
+    await flushAll(shared);
+  }
+  const plans = new LatencyPlans(options);
+  if (options.only.includes('bare')) {
+    ctx.redis = redis.single;
+    out.systems.bare = await measureSessions(ctx, new BareSystem(group, redis.single.url), plans.planFor);
+    plans.fromBare(out.systems.bare);
+    await flushAll(redis.single);
+  }
+  if (options.only.includes('seed')) {
+    ctx.redis = shared;
+    out.systems.seed = await measureSessions(ctx, new SeedSystem(group), plans.planFor);
+  }
+  if (options.only.includes('project')) {
+    ctx.redis = shared;
+    out.project = await measureProject(ctx, { group, single: redis.single, latencyPlan: plans.planFor });
+    if (out.project.primary) out.systems.project = out.project.primary;
+    await flushAll(shared);
+  }
+  return out;
 }
 
 async function benchmark(
@@ -89,153 +169,67 @@ async function benchmark(
     `io-session bench: ${options.only.join(', ')} at ${options.sessions.map(formatCount).join(', ')} sessions, ` +
       `${options.runs} run(s) of ${options.durationS} s`,
   );
-  const single = await startPrivateRedis(group);
-  progress.line(`private redis-server ${single.version} on port ${single.port} (memory only)`);
-  // --redis-cluster: io-session and raw BullMQ run on a private Redis Cluster; bare Socket.IO stays on the
-  // single Redis (its classic adapter and emitter are not cluster-aware).
-  let cluster: PrivateRedis | undefined;
-  if (options.redisCluster) {
-    cluster = await startPrivateCluster(group);
-    progress.line(
-      `private Redis Cluster ${cluster.version}: primaries on ports ${cluster.primaries.map((p) => p.port).join(', ')} ` +
-        `(+ ${cluster.cluster!.length - cluster.primaries.length} replicas, memory only)`,
-    );
-  }
-  const redis = cluster ?? single;
+  const redis = await startRedis(options, group, progress);
   const swarm = await Swarm.start(group, options.swarm);
   progress.line(`client swarm: ${options.swarm} process(es)`);
-  const ctx: Context = { options, progress, redis, swarm, phase: 0 };
-  const redisFor = (name: SystemName): PrivateRedis => (name === 'bare' ? single : redis);
-  const systems: BenchResult['systems'] = {};
-
-  if (options.only.includes('bullmq')) {
-    systems.bullmq = await measureFloor(ctx, new BullmqFloor(group, redis, options.batch));
-    await flushAll(redis);
-  }
-
-  let plan: LatencyPlan | undefined = options.latencyRate
-    ? { ratePerSec: options.latencyRate, source: 'set with --latency-rate' }
-    : undefined;
-  const first = options.sessions[0] ?? 0;
-  for (const name of ['bare', 'seed', 'project'] as const) {
-    if (!options.only.includes(name)) continue;
-    ctx.redis = redisFor(name);
-    const system = createSystem(name, ctx, group);
-    systems[name] = await measureSessions(ctx, system, (ownMax) => {
-      if (plan) return plan;
-      const max = Math.max(1, Math.round((ownMax ?? 2) / 2));
-      return {
-        ratePerSec: max,
-        source: `50% of this system's own maximum at ${formatCount(first)} sessions (bare Socket.IO was not measured)`,
-      };
-    });
-    if (name === 'bare' && !plan) {
-      const max = systems.bare?.levels[0]?.throughput.median;
-      if (max) {
-        plan = {
-          ratePerSec: Math.max(1, Math.round(max / 2)),
-          source: `50% of bare Socket.IO's maximum (${formatCount(max)}/s) at ${formatCount(first)} sessions`,
-        };
-      }
-    }
-    await flushAll(ctx.redis);
-  }
-  await cluster?.stop();
-  await single.stop();
+  const ctx: Context = { options, progress, redis: redis.cluster ?? redis.single, swarm, phase: 0 };
+  const measured = await measureAll(ctx, group, redis);
+  await redis.cluster?.stop();
+  await redis.single.stop();
   await group.stopAll();
   const foreignShare = foreign.share();
+  return assemble({
+    options,
+    measured,
+    startedAt,
+    machine: machineInfo(redis.cluster ?? redis.single, loadAvgStart, foreignShare),
+  });
+}
 
-  const finishedAt = new Date();
-  const record = {
-    sessions: options.sessions,
-    runs: options.runs,
-    durationS: options.durationS,
-    warmupS: options.warmupS,
-    connectClients: options.connectClients,
-    batch: options.batch,
-    window: options.window,
-    swarm: options.swarm,
-    only: options.only,
-    projectClients: options.projectClients,
-    quick: options.quick,
-    redisCluster: options.redisCluster,
-  };
+function machineInfo(redis: PrivateRedis, loadAvgStart: number, foreignShare: number | null): MachineInfo {
   return {
-    version: 1,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    redis: redis.cluster
+      ? `${redis.version} (Redis Cluster: ${redis.primaries.length} primaries + ${redis.cluster.length - redis.primaries.length} replicas)`
+      : redis.version,
+    platform: `${platform()} ${release()}`,
+    loadAvgStart: round2(loadAvgStart),
+    foreignCpuShare: foreignShare === null ? null : round2(foreignShare),
+  };
+}
+
+function assemble(input: {
+  options: BenchOptions;
+  measured: Measurements;
+  startedAt: Date;
+  machine: MachineInfo;
+}): BenchResult {
+  const { options, measured, startedAt, machine } = input;
+  const finishedAt = new Date();
+  const { help: _help, latencyRate: _rate, out: _out, cpuProf: _prof, ...record } = options;
+  const project = measured.project;
+  const partial = {
+    version: 2 as const,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     elapsedS: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-      redis: cluster
-        ? `${cluster.version} (Redis Cluster: ${cluster.primaries.length} primaries + ${cluster.cluster!.length - cluster.primaries.length} replicas)`
-        : redis.version,
-      platform: `${platform()} ${release()}`,
-      loadAvgStart: round2(loadAvgStart),
-      foreignCpuShare: foreignShare === null ? null : round2(foreignShare),
-    },
+    machine,
     options: record,
-    notes: notes(options, systems, foreignShare),
-    systems,
-    figures: computeFigures(systems, options),
-    targets: computeTargets(systems, options),
+    systems: measured.systems,
+    projectKinds: project?.others ?? [],
+    protocolProbe: project?.probe ?? null,
+    scaling: project?.scaling ?? null,
+    clusterReference: project?.clusterReference ?? null,
+  };
+  return {
+    ...partial,
+    notes: notes(options, partial, machine.foreignCpuShare),
+    figures: computeFigures(partial.systems, options),
+    targets: computeTargets(partial, options),
   };
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
-
-function notes(options: BenchOptions, systems: BenchResult['systems'], foreign: number | null): string[] {
-  const list: string[] = [];
-  if (foreign !== null && foreign > 0.05) {
-    list.push(
-      `Other processes (not the bench's) used ${Math.round(foreign * 100)}% of the machine's CPU time during ` +
-        'this run: absolute figures are depressed and noisier than on a quiet machine; ratios less so.',
-    );
-  }
-  if (options.redisCluster) {
-    list.push(
-      'Redis Cluster: io-session (REDIS_CLUSTER, BullMQ prefix {bench}) and raw BullMQ (prefix {benchfloor}) ran on a ' +
-        'private Redis Cluster of 3 primaries + 3 replicas on this machine; their Redis-side figures (INFO ' +
-        'commandstats, stats, cpu and used_memory deltas, MONITOR round trips) are summed over the 3 primaries ' +
-        '(replicas, which apply the replication stream, are not counted). Bare Socket.IO ran as before on a single ' +
-        'private Redis (its classic redis-adapter and redis-emitter are not cluster-aware); io-session-handler uses no Redis.',
-    );
-  }
-  list.push(
-    `Everything runs on this one machine (${cpus().length} cores): redis-server, the nodes of the system under test, ` +
-      `${options.swarm} client swarm process(es) and the bench itself share the CPUs, so absolute figures are lower ` +
-      'than with separate machines; the ratios compare systems under the same conditions.',
-    `io-session is driven through the BullMQ push queue with { messages: [...] } batch jobs of ${options.batch} ` +
-      'messages; a message counts when its receipt job has been consumed from the receipts queue.',
-    `Throughput: closed loop with ${formatCount(options.window)} pushes in flight, ${options.warmupS} s warm-up, ` +
-      `${options.durationS} s measured; latency: open loop (5 ms ticks), receive time minus the send time carried ` +
-      'in the push, measured by the clients.',
-    'Round trips/msg are top-level commands counted with MONITOR over a separate run (up to 2 s of pushes, ' +
-      'counted from before the first push until all are delivered and the queues are idle; an EVALSHA is one); ' +
-      'INFO commandstats and total_commands_processed also count the commands scripts run, shown as ' +
-      '"commands/msg incl. scripts". Socket reads/msg (total_reads_processed) count pipelines once.',
-    'Connects/s: fresh sessions, client connect events; for io-session until the session.started event of ' +
-      'every session has been consumed from the session-events queue (so it includes the registration in Redis).',
-  );
-  const latency = systems.project?.latency ?? systems.bare?.latency ?? systems.seed?.latency;
-  if (latency) list.push(`Latency rate: ${formatCount(latency.ratePerSec)}/s = ${latency.rateSource}.`);
-  for (const s of Object.values(systems)) {
-    const l = s?.latency;
-    if (s && l?.saturated) {
-      const own = l.ownHalf;
-      list.push(
-        `${s.label} cannot sustain the latency rate (its maximum is ${formatCount(s.levels[0]?.throughput.median ?? 0)}/s): ` +
-          'its latency there is the growth of a queue (one run)' +
-          (own
-            ? `; at 50% of its own maximum (${formatCount(own.ratePerSec)}/s) p50 ${own.p50Ms.median?.toFixed(1)} ms, ` +
-              `p99 ${own.p99Ms.median?.toFixed(1)} ms.`
-            : '.'),
-      );
-    }
-    for (const w of s?.warnings ?? []) list.push(`${s?.label}: ${w}`);
-  }
-  return list;
-}

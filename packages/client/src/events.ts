@@ -16,7 +16,8 @@ export type SessionErrorCode =
  * - `connect_failed`: any other failed handshake (network, server draining, timeout);
  * - `token_unavailable`: `getToken` threw or rejected;
  * - `handler_error`: a push handler threw or rejected (the message stays pending and comes back);
- * - `malformed_push`: the server sent a push that is not a protocol v2 envelope;
+ * - `malformed_push`: the server sent a push that is not an envelope `{ id, data, ts }` of the protocol asked
+ *   for, or pushes of the other protocol (a server that does not speak it);
  * - the server's {@link SessionErrorCode}s, from `session_error`.
  */
 export type ClientErrorCode =

@@ -1,5 +1,6 @@
 /**
- * `@io-session/client`: the io-session SDK for browsers and Node (protocol v2, CONTRACT §4).
+ * `@io-session/client`: the io-session SDK for browsers and Node (wire protocol v3, or v2 with
+ * `protocol: 2`; CONTRACT §4).
  *
  * @example
  * import { connect } from '@io-session/client';
@@ -12,6 +13,7 @@
  */
 export { connect, SessionClient } from './session-client.js';
 export { clientDefaults, type ConnectOptions, type TokenSource, type Transport } from './options.js';
+export type { ProtocolVersion } from './wire.js';
 export type {
   ClientError,
   ClientErrorCode,

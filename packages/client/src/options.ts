@@ -1,3 +1,5 @@
+import type { ProtocolVersion } from './wire.js';
+
 /** A credential, or a function that returns one; called before every (re)connect. */
 export type TokenSource = () => string | Promise<string>;
 
@@ -43,6 +45,15 @@ export interface ConnectOptions {
    * first). Pushes are re-sent until acknowledged, so a message can arrive again after a reconnect. Default 1000.
    */
   dedupeWindow?: number;
+  /**
+   * The wire protocol asked for at the handshake (`v` in `auth`). Default 3: pushes come in `push_batch` frames,
+   * handled one message at a time in order and acknowledged once per frame (only the messages whose handlers
+   * finished; the others stay pending and come again on the next connection), so a busy connection costs the
+   * server one frame for many messages. `2`: one `push_message` per push, each acknowledged by its own
+   * callback, for servers that do not speak v3 yet. Both drop duplicates and acknowledge only after the
+   * handlers, alike.
+   */
+  protocol?: ProtocolVersion;
 }
 
 /** The defaults of {@link ConnectOptions}. */
@@ -55,6 +66,7 @@ export const clientDefaults = {
   jitter: 0.5,
   connectTimeoutMs: 20_000,
   dedupeWindow: 1000,
+  protocol: 3 as ProtocolVersion,
 } as const;
 
 /** {@link ConnectOptions} with every default filled in. */
@@ -93,6 +105,9 @@ export function resolveOptions(options: ConnectOptions): ResolvedOptions {
   if (!(merged.jitter >= 0 && merged.jitter <= 1)) {
     throw new TypeError('io-session: option jitter must be between 0 and 1');
   }
+  if (merged.protocol !== 2 && merged.protocol !== 3) {
+    throw new TypeError('io-session: option protocol must be 2 or 3');
+  }
   return {
     getToken: getToken ?? (() => token as string),
     staticToken: getToken === undefined,
@@ -105,5 +120,6 @@ export function resolveOptions(options: ConnectOptions): ResolvedOptions {
     jitter: merged.jitter,
     connectTimeoutMs: positive('connectTimeoutMs', merged.connectTimeoutMs),
     dedupeWindow: Math.floor(positive('dedupeWindow', merged.dedupeWindow)),
+    protocol: merged.protocol,
   };
 }

@@ -1,47 +1,27 @@
 import { io, type Socket } from 'socket.io-client';
 import { backoffDelay } from './backoff.js';
-import { RecentIds } from './dedupe.js';
 import { TypedEmitter } from './emitter.js';
 import type {
   ClientError,
   ClientState,
   PushHandler,
-  PushMeta,
   SessionClientEvents,
   SessionErrorCode,
 } from './events.js';
+import { Inbox, type Arrival } from './inbox.js';
 import { resolveOptions, type ConnectOptions, type ResolvedOptions } from './options.js';
 import { sessionTokenOf } from './session-token.js';
-
-/** A v2 push as it comes over the wire (CONTRACT §4). */
-interface Envelope {
-  id: string;
-  data: unknown;
-  ts: number;
-}
-
-/** Where a push came from: the connection (epoch) it arrived on and its acknowledgement callback. */
-interface Arrival {
-  epoch: number;
-  ack: (() => void) | undefined;
-}
-
-type AckCallback = (...args: unknown[]) => void;
-
-function envelopeOf(payload: unknown): Envelope | undefined {
-  if (typeof payload !== 'object' || payload === null) return undefined;
-  const { id, data, ts } = payload as Record<string, unknown>;
-  if (typeof id !== 'string' || id === '') return undefined;
-  return { id, data, ts: typeof ts === 'number' ? ts : Date.now() };
-}
+import { PUSH_EVENT, type AckCallback } from './wire.js';
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
 /**
- * A connection to an io-session cluster speaking protocol v2, made by {@link connect}. It reconnects by
- * itself, acknowledges each push once its handlers are done, and drops pushes it has already handled.
+ * A connection to an io-session cluster, made by {@link connect}, speaking protocol v3 (pushes in
+ * `push_batch` frames, one acknowledgement per frame) or, with `protocol: 2`, v2 (one `push_message` each).
+ * It reconnects by itself, acknowledges each push once its handlers are done, and drops pushes it has
+ * already handled.
  *
  * @example
  * const client = connect('https://push.example.com', { token: 'user-42' });
@@ -53,8 +33,7 @@ function messageOf(err: unknown): string {
 export class SessionClient extends TypedEmitter<SessionClientEvents> {
   readonly #options: ResolvedOptions;
   readonly #socket: Socket;
-  readonly #handlers = new Set<PushHandler>();
-  readonly #handled: RecentIds;
+  readonly #inbox: Inbox;
   #state: ClientState = 'connecting';
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -64,13 +43,21 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
   #opening = 0;
   #sessionToken: string | undefined;
   #unsentData: { data: unknown } | undefined;
-  /** Pushes are handled one at a time, in the order they arrive. */
-  #queue: Promise<void> = Promise.resolve();
+  /** Epoch of the last connection told that the server speaks another protocol (told once per connection). */
+  #mismatchTold = 0;
 
   constructor(url: string, options: ConnectOptions) {
     super();
     this.#options = resolveOptions(options);
-    this.#handled = new RecentIds(this.#options.dedupeWindow);
+    this.#inbox = new Inbox(
+      {
+        closed: () => this.#state === 'closed',
+        epoch: () => (this.#socket.connected ? this.#epoch : undefined),
+        settle: (payload) => this.#socket.emit('push_message_delivery', payload),
+        error: (error) => this.#error(error),
+      },
+      this.#options.dedupeWindow,
+    );
     this.#socket = io(url, {
       forceNew: true,
       autoConnect: false,
@@ -108,7 +95,9 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
    * order. A message is acknowledged once every handler has returned or resolved; if one throws or rejects,
    * the client emits `error` (`handler_error`) and does not acknowledge: the server sends the message again
    * on the next connection. A message id handled before is acknowledged again without calling the handlers.
-   * Pushes that arrive while no handler is registered are left pending.
+   * Pushes that arrive while no handler is registered are left pending. With protocol v3 the messages of a
+   * frame are handled in order and the frame is acknowledged once, after its last message, naming only the
+   * messages that may be settled.
    *
    * @example
    * client.onPush(async (data, meta) => {
@@ -117,8 +106,7 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
    * });
    */
   onPush(handler: PushHandler): () => void {
-    this.#handlers.add(handler);
-    return () => this.#handlers.delete(handler);
+    return this.#inbox.add(handler);
   }
 
   /**
@@ -157,11 +145,17 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
     this.#clearTimer();
     this.#socket.disconnect();
     this.#socket.off();
-    this.#handlers.clear();
+    this.#inbox.clear();
     this.removeAllListeners();
   }
 
   #listen(): void {
+    this.#listenConnection();
+    this.#listenPushes();
+    this.#listenSession();
+  }
+
+  #listenConnection(): void {
     const socket = this.#socket;
     socket.on('connect', () => {
       this.#epoch += 1;
@@ -185,32 +179,56 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
       this.emit('disconnected', { reason, willReconnect });
       if (willReconnect) this.#scheduleReconnect();
     });
-    socket.on('connect_error', (err: Error) => {
-      if (this.#state === 'closed') return;
-      const invalid = err.message === 'invalid_token';
+    socket.on('connect_error', (err: Error) => this.#onConnectError(err));
+  }
+
+  #onConnectError(err: Error): void {
+    if (this.#state === 'closed') return;
+    const invalid = err.message === 'invalid_token';
+    this.#error({
+      code: invalid ? 'invalid_token' : 'connect_failed',
+      message: invalid ? 'the server refused the token' : `could not connect: ${err.message}`,
+      source: 'connect_error',
+      cause: err,
+    });
+    if (this.#state !== 'connecting') return;
+    // A fixed token the server refused will be refused again: give up. `getToken` may fetch a new one.
+    const hopeless = invalid && this.#options.staticToken;
+    if (!hopeless && this.#options.reconnection) {
+      this.#state = 'reconnecting';
+      this.#scheduleReconnect();
+    } else {
+      this.#state = 'disconnected';
+    }
+  }
+
+  /** Pushes arrive as the protocol asked for at the handshake says; the other protocol's event is reported. */
+  #listenPushes(): void {
+    const version = this.#options.protocol;
+    const arrival = (ack: AckCallback | undefined): Arrival => ({
+      epoch: this.#epoch,
+      ack: typeof ack === 'function' ? ack : undefined,
+    });
+    this.#socket.on(PUSH_EVENT[version], (payload: unknown, ack?: AckCallback) => {
+      if (version === 3) this.#inbox.frame(payload, arrival(ack));
+      else this.#inbox.push(payload, arrival(ack));
+    });
+    const other = PUSH_EVENT[version === 3 ? 2 : 3];
+    this.#socket.on(other, () => {
+      if (this.#state === 'closed' || this.#mismatchTold === this.#epoch) return;
+      this.#mismatchTold = this.#epoch;
       this.#error({
-        code: invalid ? 'invalid_token' : 'connect_failed',
-        message: invalid ? 'the server refused the token' : `could not connect: ${err.message}`,
-        source: 'connect_error',
-        cause: err,
+        code: 'malformed_push',
+        message:
+          `the server sent ${other} to a protocol v${version} connection: it does not speak protocol ` +
+          `v${version}; these pushes stay pending (connect with the protocol option the server speaks)`,
+        source: 'client',
       });
-      if (this.#state !== 'connecting') return;
-      // A fixed token the server refused will be refused again: give up. `getToken` may fetch a new one.
-      const hopeless = invalid && this.#options.staticToken;
-      if (!hopeless && this.#options.reconnection) {
-        this.#state = 'reconnecting';
-        this.#scheduleReconnect();
-      } else {
-        this.#state = 'disconnected';
-      }
     });
-    socket.on('push_message', (payload: unknown, ack?: AckCallback) => {
-      const arrival: Arrival = {
-        epoch: this.#epoch,
-        ack: typeof ack === 'function' ? () => ack() : undefined,
-      };
-      this.#queue = this.#queue.then(() => this.#deliver(payload, arrival));
-    });
+  }
+
+  #listenSession(): void {
+    const socket = this.#socket;
     socket.on('logout', () => {
       if (this.#state === 'closed') return;
       this.#state = 'logged_out';
@@ -252,7 +270,7 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
     }
     if (opening !== this.#opening || this.#state !== 'connecting') return;
     this.#sessionToken = this.#options.sessionToken ?? sessionTokenOf(credential);
-    this.#socket.auth = { token: credential, v: 2 };
+    this.#socket.auth = { token: credential, v: this.#options.protocol };
     this.#socket.connect();
   }
 
@@ -278,57 +296,14 @@ export class SessionClient extends TypedEmitter<SessionClientEvents> {
     this.#timer = undefined;
   }
 
-  async #deliver(payload: unknown, arrival: Arrival): Promise<void> {
-    if (this.#state === 'closed') return;
-    const message = envelopeOf(payload);
-    if (!message) {
-      this.#error({
-        code: 'malformed_push',
-        message: 'push_message is not a protocol v2 envelope { id, data, ts }',
-        source: 'client',
-      });
-      return;
-    }
-    if (this.#handled.has(message.id)) {
-      this.#acknowledge(message.id, arrival);
-      return;
-    }
-    if (this.#handlers.size === 0) return;
-    const meta: PushMeta = { id: message.id, ts: message.ts, broadcast: arrival.ack === undefined };
-    try {
-      for (const handler of [...this.#handlers]) await handler(message.data, meta);
-    } catch (cause) {
-      this.#error({
-        code: 'handler_error',
-        message: `the push handler failed; message ${message.id} stays pending: ${messageOf(cause)}`,
-        source: 'client',
-        id: message.id,
-        cause,
-      });
-      return;
-    }
-    this.#handled.add(message.id);
-    this.#acknowledge(message.id, arrival);
-  }
-
-  /**
-   * The acknowledgement callback is only valid on the connection the push came with (a stale callback could
-   * settle whatever message the new connection numbered alike). On a later connection the receipt goes by id;
-   * while disconnected there is nothing to do: the server sends the message again, and it is acknowledged then.
-   */
-  #acknowledge(id: string, arrival: Arrival): void {
-    if (!arrival.ack || this.#state === 'closed' || !this.#socket.connected) return;
-    if (arrival.epoch === this.#epoch) arrival.ack();
-    else this.#socket.emit('push_message_delivery', { id });
-  }
-
   #error(error: ClientError): void {
     this.emit('error', error);
   }
 }
 
 /**
- * Connects to an io-session node (or a load balancer in front of a cluster) with protocol v2.
+ * Connects to an io-session node (or a load balancer in front of a cluster), with protocol v3 unless
+ * `options.protocol` says 2.
  *
  * @param url The node's base URL, e.g. `https://push.example.com` (the Socket.IO path is `options.path`).
  * @example

@@ -1,12 +1,20 @@
 import type { LoadResult, LoadSpec } from '../load/pacer.js';
 
 /**
- * How a client acknowledges: `v2` joins with `v: 2` and calls the Socket.IO acknowledgement of each push;
+ * How a client acknowledges: `v3` is the SDK (`@io-session/client`, `protocol: 3`: `push_batch` frames, one
+ * acknowledgement per frame); `v2` joins with `v: 2` and calls the Socket.IO acknowledgement of each push;
  * `legacy` is the seed's wire form (`push_message` carries the data, `push_message_delivery` with
  * `JSON.stringify({ token, data })`), spoken to bare Socket.IO, to io-session-handler and to io-session's
  * legacy path.
  */
-export type ClientMode = 'v2' | 'legacy';
+export type ClientMode = 'v3' | 'v2' | 'legacy';
+
+/** What a raw `v: 3` probe connection received first: the push event's name and whether it had a callback. */
+export interface ProbeResult {
+  event: string | null;
+  ack: boolean;
+  error?: string;
+}
 
 export interface SwarmClient {
   token: string;
@@ -18,7 +26,8 @@ export type SwarmCommand =
   | { type: 'connect'; group: string; clients: SwarmClient[]; mode: ClientMode; concurrency: number }
   | { type: 'disconnect'; group: string }
   | { type: 'phase'; id: number }
-  | { type: 'collect'; id: number };
+  | { type: 'collect'; id: number }
+  | { type: 'probe'; id: number; url: string; token: string; timeoutMs: number };
 
 /** Swarm child → bench. */
 export type SwarmEvent =
@@ -26,7 +35,17 @@ export type SwarmEvent =
   | { type: 'progress'; group: string; ok: number; failed: number }
   | { type: 'connected'; group: string; ok: number; failed: number; error?: string }
   | { type: 'disconnected'; group: string }
-  | { type: 'samples'; id: number; samples: Float64Array; received: number; dropped: number };
+  | {
+      type: 'samples';
+      id: number;
+      samples: Float64Array;
+      received: number;
+      dropped: number;
+      /** SDK `error` events of the v3 clients by code, since the swarm started. */
+      errors: Record<string, number>;
+    }
+  | { type: 'probe-ready'; id: number }
+  | ({ type: 'probed'; id: number } & ProbeResult);
 
 /** Bench → a node-like child (bare node, seed node, BullMQ worker). */
 export type TargetCommand = { type: 'load'; spec: LoadSpec } | { type: 'stop' };

@@ -1,24 +1,25 @@
 /**
- * A client swarm: a child process of the bench holding many socket.io-client connections, so that the
- * clients do not share the measuring process. It acknowledges every push at once and records the latency
- * of pushes of the current phase (receive time minus the send time carried in the data).
+ * A client swarm: a child process of the bench holding many client connections (swarm-clients.ts), so that
+ * the clients do not share the measuring process. They acknowledge every push at once; the swarm records the
+ * latency of pushes of the current phase (receive time minus the send time carried in the data).
  */
-import { io, type Socket } from 'socket.io-client';
 import { exitWithParent } from '@io-session/devtools/child';
 import { nowMs, type PushData } from '../load/pacer.js';
 import type { ClientMode, SwarmClient, SwarmCommand, SwarmEvent } from './messages.js';
+import { openClient, probe, type ClientHooks, type OpenClient } from './swarm-clients.js';
 
 exitWithParent();
 const send = (event: SwarmEvent): void => {
   process.send?.(event);
 };
 
-const groups = new Map<string, Socket[]>();
+const groups = new Map<string, OpenClient[]>();
 let phase = -1;
 let samples = new Float64Array(65_536);
 let count = 0;
 let received = 0;
 let dropped = 0;
+const errors: Record<string, number> = {};
 
 function record(data: unknown): void {
   received += 1;
@@ -32,38 +33,15 @@ function record(data: unknown): void {
   samples[count++] = nowMs() - d.t;
 }
 
-function open(client: SwarmClient, mode: ClientMode): Promise<Socket> {
-  const query: Record<string, string> = { token: client.token };
-  if (mode === 'v2') query.v = '2';
-  const socket = io(client.url, {
-    query,
-    transports: ['websocket'],
-    forceNew: true,
-    reconnection: false,
-    timeout: 30_000,
-  });
-  if (mode === 'v2') {
-    socket.on('push_message', (message: { data?: unknown }, ack?: () => void) => {
-      record(message?.data);
-      ack?.();
-    });
-  } else {
-    socket.on('push_message', (data: unknown) => {
-      record(data);
-      socket.emit('push_message_delivery', JSON.stringify({ token: client.token, data }));
-    });
-  }
-  socket.on('disconnect', (reason) => {
-    if (reason !== 'io client disconnect') dropped += 1;
-  });
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (err) => {
-      socket.close();
-      reject(err);
-    });
-  });
-}
+const hooks: ClientHooks = {
+  onData: record,
+  onDropped: () => {
+    dropped += 1;
+  },
+  onError: (code) => {
+    errors[code] = (errors[code] ?? 0) + 1;
+  },
+};
 
 async function connectAll(
   group: string,
@@ -82,7 +60,7 @@ async function connectAll(
     while (next < clients.length) {
       const client = clients[next++]!;
       try {
-        sockets.push(await open(client, mode));
+        sockets.push(await openClient(client, mode, hooks));
         ok += 1;
       } catch (err) {
         failed += 1;
@@ -101,7 +79,7 @@ process.on('message', (command: SwarmCommand) => {
       void connectAll(command.group, command.clients, command.mode, command.concurrency);
       break;
     case 'disconnect':
-      for (const socket of groups.get(command.group) ?? []) socket.disconnect();
+      for (const client of groups.get(command.group) ?? []) client.close();
       groups.delete(command.group);
       send({ type: 'disconnected', group: command.group });
       break;
@@ -114,7 +92,14 @@ process.on('message', (command: SwarmCommand) => {
       const out = samples.slice(0, phase === id ? count : 0);
       phase = -1;
       count = 0;
-      send({ type: 'samples', id, samples: out, received, dropped });
+      send({ type: 'samples', id, samples: out, received, dropped, errors: { ...errors } });
+      break;
+    }
+    case 'probe': {
+      const id = command.id;
+      void probe(command, () => send({ type: 'probe-ready', id })).then((result) =>
+        send({ type: 'probed', id, ...result }),
+      );
       break;
     }
   }

@@ -12,8 +12,12 @@ export interface RedisSnapshot {
   cpuS: number;
   /** INFO memory used_memory, bytes. */
   usedMemory: number;
+  /** INFO memory mem_clients_normal: connection buffers, part of used_memory (noise for memory per session). */
+  clientsMemory: number;
   /** calls per command (commandstats), for the profile. */
   byCommand: Record<string, number>;
+  /** `cpuS` of each primary, in the order of `primaries` (summed snapshots only). */
+  cpuByPrimary?: number[];
 }
 
 /** `key:value` lines of an INFO reply. */
@@ -44,6 +48,7 @@ export function snapshotOf(fields: Map<string, string>): RedisSnapshot {
     reads: num('total_reads_processed'),
     cpuS: num('used_cpu_user') + num('used_cpu_sys'),
     usedMemory: num('used_memory'),
+    clientsMemory: num('mem_clients_normal'),
     byCommand,
   };
 }
@@ -59,13 +64,23 @@ export async function takeSnapshot(redis: {
   primaries: readonly { admin: Redis }[];
 }): Promise<RedisSnapshot> {
   const all = await Promise.all(redis.primaries.map((p) => snapshotOne(p.admin)));
-  const sum: RedisSnapshot = { commands: 0, processed: 0, reads: 0, cpuS: 0, usedMemory: 0, byCommand: {} };
+  const sum: RedisSnapshot = {
+    commands: 0,
+    processed: 0,
+    reads: 0,
+    cpuS: 0,
+    usedMemory: 0,
+    clientsMemory: 0,
+    byCommand: {},
+    cpuByPrimary: all.map((s) => s.cpuS),
+  };
   for (const s of all) {
     sum.commands += s.commands;
     sum.processed += s.processed;
     sum.reads += s.reads;
     sum.cpuS += s.cpuS;
     sum.usedMemory += s.usedMemory;
+    sum.clientsMemory += s.clientsMemory;
     for (const [name, calls] of Object.entries(s.byCommand))
       sum.byCommand[name] = (sum.byCommand[name] ?? 0) + calls;
   }
@@ -78,6 +93,8 @@ export interface RedisDelta {
   reads: number;
   cpuS: number;
   byCommand: Record<string, number>;
+  /** CPU seconds of each primary, when both snapshots have them. */
+  cpuByPrimary?: number[];
 }
 
 export function deltaOf(before: RedisSnapshot, after: RedisSnapshot): RedisDelta {
@@ -92,5 +109,8 @@ export function deltaOf(before: RedisSnapshot, after: RedisSnapshot): RedisDelta
     reads: after.reads - before.reads,
     cpuS: after.cpuS - before.cpuS,
     byCommand,
+    ...(before.cpuByPrimary && after.cpuByPrimary
+      ? { cpuByPrimary: after.cpuByPrimary.map((v, i) => v - (before.cpuByPrimary?.[i] ?? v)) }
+      : {}),
   };
 }

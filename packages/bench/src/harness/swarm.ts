@@ -1,4 +1,4 @@
-import type { ClientMode, SwarmClient, SwarmCommand, SwarmEvent } from '../children/messages.js';
+import type { ClientMode, ProbeResult, SwarmClient, SwarmCommand, SwarmEvent } from '../children/messages.js';
 import { childScript } from '../systems/target-child.js';
 import type { Child, ProcessGroup } from '@io-session/devtools';
 
@@ -15,6 +15,7 @@ export interface ConnectOutcome {
  */
 export class Swarm {
   readonly #children: Child[];
+  #probes = 0;
 
   private constructor(children: Child[]) {
     this.#children = children;
@@ -113,8 +114,13 @@ export class Swarm {
     for (const c of this.#children) this.#send(c, { type: 'phase', id });
   }
 
-  /** Ends phase `id`; returns every latency sample (ms) of all clients, and how many were dropped. */
-  async collect(id: number): Promise<{ samples: Float64Array; dropped: number }> {
+  /**
+   * Ends phase `id`; returns every latency sample (ms) of all clients, how many connections dropped and the
+   * SDK errors by code (both since the swarm started).
+   */
+  async collect(
+    id: number,
+  ): Promise<{ samples: Float64Array; dropped: number; errors: Record<string, number> }> {
     const replies = this.#children.map((c) => Swarm.#next(c, (e) => e.type === 'samples' && e.id === id));
     for (const c of this.#children) this.#send(c, { type: 'collect', id });
     const parts = (await Promise.all(replies)).flatMap((r) => (r.type === 'samples' ? [r] : []));
@@ -125,6 +131,30 @@ export class Swarm {
       samples.set(p.samples, at);
       at += p.samples.length;
     }
-    return { samples, dropped: parts.reduce((sum, p) => sum + p.dropped, 0) };
+    const errors: Record<string, number> = {};
+    for (const p of parts)
+      for (const [code, n] of Object.entries(p.errors)) errors[code] = (errors[code] ?? 0) + n;
+    return { samples, dropped: parts.reduce((sum, p) => sum + p.dropped, 0), errors };
+  }
+
+  /**
+   * Opens a raw `v: 3` connection as `token` from the first swarm process, calls `push` once it is connected
+   * (to send it one message), and tells which push event arrived (`event: null`: none within `timeoutMs`).
+   */
+  async probe(
+    target: { url: string; token: string; timeoutMs: number },
+    push: () => Promise<void>,
+  ): Promise<ProbeResult> {
+    const child = this.#children[0];
+    if (!child) throw new Error('the swarm has no process');
+    const id = ++this.#probes;
+    const ready = Swarm.#next(child, (e) => e.type === 'probe-ready' && e.id === id);
+    const probed = Swarm.#next(child, (e) => e.type === 'probed' && e.id === id);
+    this.#send(child, { type: 'probe', id, ...target });
+    const first = await Promise.race([ready, probed]);
+    if (first.type === 'probe-ready') await push();
+    const result = await probed;
+    if (result.type !== 'probed') throw new Error('unexpected probe reply');
+    return { event: result.event, ack: result.ack, ...(result.error ? { error: result.error } : {}) };
   }
 }

@@ -67,109 +67,155 @@ const MAX_EXTRA_WARMUP_MS = 30_000;
 /** Open-loop sends happen on a 5 ms tick: each tick sends what the rate says is due since the last one. */
 const OPEN_TICK_MS = 5;
 
+/** The measured window of a run: delivered and sent counts and times at its two edges. */
+interface Window {
+  started: boolean;
+  end: number;
+  d0: number;
+  s0: number;
+  t0: number;
+  d1: number;
+  s1: number;
+  t1: number;
+}
+
+/** One run of the load generator (state of `runLoad`). */
+class LoadRun {
+  readonly #base: number;
+  readonly #start = nowMs();
+  readonly #warmedUp: number;
+  readonly #maxPerTurn: number;
+  readonly #window: Window;
+  #sent = 0;
+  #phase = 0;
+  #n = 0;
+  #nextSecond: number;
+  #lastSecondDelivered = 0;
+
+  constructor(
+    private readonly target: LoadTarget,
+    private readonly spec: LoadSpec,
+    private readonly hooks: LoadHooks,
+  ) {
+    this.#base = target.delivered();
+    this.#warmedUp = this.#start + spec.warmupMs;
+    this.#nextSecond = this.#start + 1000;
+    this.#maxPerTurn = spec.maxPerTurn ?? 1000;
+    const t = this.#warmedUp;
+    this.#window = { started: false, end: Infinity, d0: 0, s0: 0, t0: t, d1: 0, s1: 0, t1: t };
+  }
+
+  #done(): number {
+    return this.target.delivered() - this.#base;
+  }
+
+  #batchOf(count: number, at: number): PushItem[] {
+    const items: PushItem[] = new Array<PushItem>(count);
+    for (let i = 0; i < count; i++) {
+      const token = `${this.spec.tokenPrefix}${Math.floor(Math.random() * this.spec.sessions)}`;
+      items[i] = { token, data: { t: at, p: this.#phase, n: this.#n++ } };
+    }
+    return items;
+  }
+
+  /** Opens the window once warmed up and steady; closes it after `durationMs`. True once it is closed. */
+  async #edges(now: number): Promise<boolean> {
+    const w = this.#window;
+    const spec = this.spec;
+    // Closed loop: measure from the steady state on, once a whole window has been delivered (its first pushes
+    // wait behind the rest of the window), however long the warm-up it takes (up to MAX_EXTRA_WARMUP_MS).
+    const steady =
+      spec.mode === 'open' || this.#done() >= spec.window || now >= this.#warmedUp + MAX_EXTRA_WARMUP_MS;
+    if (!w.started && now >= this.#warmedUp && steady) {
+      w.started = true;
+      await this.hooks.onWindow?.('start');
+      w.t0 = nowMs();
+      w.end = w.t0 + spec.durationMs;
+      w.d0 = this.#done();
+      w.s0 = this.#sent;
+      this.#phase = spec.phase;
+    }
+    if (now < w.end) return false;
+    this.#phase = 0;
+    w.d1 = this.#done();
+    w.s1 = this.#sent;
+    w.t1 = nowMs();
+    await this.hooks.onWindow?.('end');
+    return true;
+  }
+
+  #second(now: number): void {
+    if (now < this.#nextSecond) return;
+    const delivered = this.#done();
+    this.hooks.onSecond?.({
+      elapsedMs: now - this.#start,
+      sent: this.#sent,
+      delivered,
+      perSec: delivered - this.#lastSecondDelivered,
+    });
+    this.#lastSecondDelivered = delivered;
+    this.#nextSecond += 1000;
+  }
+
+  /** Pushes to send now: room in the closed-loop window, or what the open-loop rate says is due. */
+  #due(now: number): number {
+    const spec = this.spec;
+    if (spec.mode === 'closed') {
+      const room = spec.window - (this.#sent - this.#done());
+      return room >= spec.batch ? Math.min(room - (room % spec.batch), this.#maxPerTurn) : 0;
+    }
+    return Math.min(
+      Math.floor(((now - this.#start) * spec.ratePerSec) / 1000) - this.#sent,
+      this.#maxPerTurn,
+    );
+  }
+
+  async #send(due: number): Promise<void> {
+    const at = nowMs();
+    const sends: (void | Promise<void>)[] = [];
+    for (let i = 0; i < due; i += this.spec.batch) {
+      sends.push(this.target.send(this.#batchOf(Math.min(this.spec.batch, due - i), at)));
+    }
+    this.#sent += due;
+    await Promise.all(sends);
+  }
+
+  async run(): Promise<LoadResult> {
+    const open = this.spec.mode === 'open';
+    for (;;) {
+      const now = nowMs();
+      if (await this.#edges(now)) break;
+      this.#second(now);
+      const due = this.#due(now);
+      if (due <= 0) {
+        await sleep(open ? OPEN_TICK_MS : 1);
+        continue;
+      }
+      await this.#send(due);
+      // Open loop: wait for the next tick, unless this turn was capped and the schedule is still ahead.
+      if (open && due < this.#maxPerTurn) await sleep(OPEN_TICK_MS);
+      else await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const drainUntil = Date.now() + this.spec.drainMs;
+    while (this.#done() < this.#sent && Date.now() < drainUntil) await sleep(5);
+    const w = this.#window;
+    const windowMs = Math.max(1, w.t1 - w.t0);
+    return {
+      deliveredPerSec: ((w.d1 - w.d0) * 1000) / windowMs,
+      sentPerSec: ((w.s1 - w.s0) * 1000) / windowMs,
+      deliveredInWindow: w.d1 - w.d0,
+      windowMs,
+      sent: this.#sent,
+      undelivered: Math.max(0, this.#sent - this.#done()),
+    };
+  }
+}
+
 /**
  * Drives a system: closed loop (a window of pushes in flight, as fast as it delivers: maximum throughput) or
  * open loop (a fixed rate whatever happens: latency without coordinated omission of the generator). After a
  * warm-up it measures `durationMs`, then stops sending and waits for what is in flight.
  */
-export async function runLoad(
-  target: LoadTarget,
-  spec: LoadSpec,
-  hooks: LoadHooks = {},
-): Promise<LoadResult> {
-  const base = target.delivered();
-  const done = () => target.delivered() - base;
-  const start = nowMs();
-  const warmedUp = start + spec.warmupMs;
-  let windowEnd = Infinity;
-  let sent = 0;
-  let phase = 0;
-  let d0 = 0;
-  let s0 = 0;
-  let t0 = warmedUp;
-  let d1 = 0;
-  let s1 = 0;
-  let t1 = warmedUp;
-  let started = false;
-  let nextSecond = start + 1000;
-  let lastSecondDelivered = 0;
-  let n = 0;
-  const maxPerTurn = spec.maxPerTurn ?? 1000;
-
-  const batchOf = (count: number, at: number): PushItem[] => {
-    const items: PushItem[] = new Array<PushItem>(count);
-    for (let i = 0; i < count; i++) {
-      const token = `${spec.tokenPrefix}${Math.floor(Math.random() * spec.sessions)}`;
-      items[i] = { token, data: { t: at, p: phase, n: n++ } };
-    }
-    return items;
-  };
-
-  for (;;) {
-    const now = nowMs();
-    // Closed loop: measure from the steady state on, once a whole window has been delivered (its first pushes
-    // wait behind the rest of the window), however long the warm-up it takes (up to MAX_EXTRA_WARMUP_MS).
-    const steady = spec.mode === 'open' || done() >= spec.window || now >= warmedUp + MAX_EXTRA_WARMUP_MS;
-    if (!started && now >= warmedUp && steady) {
-      started = true;
-      await hooks.onWindow?.('start');
-      t0 = nowMs();
-      windowEnd = t0 + spec.durationMs;
-      d0 = done();
-      s0 = sent;
-      phase = spec.phase;
-    }
-    if (now >= windowEnd) {
-      phase = 0;
-      d1 = done();
-      s1 = sent;
-      t1 = nowMs();
-      await hooks.onWindow?.('end');
-      break;
-    }
-    if (now >= nextSecond) {
-      const delivered = done();
-      hooks.onSecond?.({
-        elapsedMs: now - start,
-        sent,
-        delivered,
-        perSec: delivered - lastSecondDelivered,
-      });
-      lastSecondDelivered = delivered;
-      nextSecond += 1000;
-    }
-    let due: number;
-    if (spec.mode === 'closed') {
-      const room = spec.window - (sent - done());
-      due = room >= spec.batch ? Math.min(room - (room % spec.batch), maxPerTurn) : 0;
-    } else {
-      due = Math.min(Math.floor(((now - start) * spec.ratePerSec) / 1000) - sent, maxPerTurn);
-    }
-    if (due <= 0) {
-      await sleep(spec.mode === 'open' ? OPEN_TICK_MS : 1);
-      continue;
-    }
-    const at = nowMs();
-    const sends: (void | Promise<void>)[] = [];
-    for (let i = 0; i < due; i += spec.batch) {
-      sends.push(target.send(batchOf(Math.min(spec.batch, due - i), at)));
-    }
-    sent += due;
-    await Promise.all(sends);
-    // Open loop: wait for the next tick, unless this turn was capped and the schedule is still ahead.
-    if (spec.mode === 'open' && due < maxPerTurn) await sleep(OPEN_TICK_MS);
-    else await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-
-  const drainUntil = Date.now() + spec.drainMs;
-  while (done() < sent && Date.now() < drainUntil) await sleep(5);
-  const windowMs = Math.max(1, t1 - t0);
-  return {
-    deliveredPerSec: ((d1 - d0) * 1000) / windowMs,
-    sentPerSec: ((s1 - s0) * 1000) / windowMs,
-    deliveredInWindow: d1 - d0,
-    windowMs,
-    sent,
-    undelivered: Math.max(0, sent - done()),
-  };
+export function runLoad(target: LoadTarget, spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResult> {
+  return new LoadRun(target, spec, hooks).run();
 }

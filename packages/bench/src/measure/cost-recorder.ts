@@ -10,6 +10,8 @@ import { round } from './context.js';
 export interface CpuGroups {
   nodes: readonly number[];
   clients: readonly number[];
+  /** io-session's `io-session worker`, when it runs. */
+  worker?: readonly number[];
 }
 
 /**
@@ -24,6 +26,9 @@ export class CostRecorder {
   readonly nodeCpu: number[] = [];
   readonly clientCpu: number[] = [];
   readonly benchCpu: number[] = [];
+  readonly workerCpu: number[] = [];
+  /** Redis CPU seconds of each primary, summed over the measured windows. */
+  readonly #primaryCpuS: number[] = [];
   byCommand: Record<string, number> = {};
   /** Messages delivered over whole runs (warm-up and drain included). */
   delivered = 0;
@@ -41,6 +46,7 @@ export class CostRecorder {
       totalCpuUs(this.groups.nodes) ?? NaN,
       totalCpuUs(this.groups.clients) ?? NaN,
       usage.user + usage.system,
+      this.groups.worker?.length ? (totalCpuUs(this.groups.worker) ?? NaN) : NaN,
     ];
   }
 
@@ -62,8 +68,10 @@ export class CostRecorder {
     this.nodeCpu.push(cpu[0] ?? NaN);
     this.clientCpu.push(cpu[1] ?? NaN);
     this.benchCpu.push(cpu[2] ?? NaN);
+    this.workerCpu.push(cpu[3] ?? NaN);
     if (!before.redis || !after.redis) return;
     const d = deltaOf(before.redis, after.redis);
+    d.cpuByPrimary?.forEach((v, i) => (this.#primaryCpuS[i] = (this.#primaryCpuS[i] ?? 0) + v));
     this.commands.push(d.commands / n);
     this.processed.push(d.processed / n);
     this.reads.push(d.reads / n);
@@ -84,7 +92,16 @@ export class CostRecorder {
       readsPerMsg: measured(this.reads),
       cpuUsPerMsg: measured(this.cpuUs),
       byCommand: this.byCommand,
+      ...(this.#primaryCpuS.length > 1 ? { cpuShareByPrimary: this.#cpuShares(this.redis) } : {}),
     };
+  }
+
+  #cpuShares(redis: PrivateRedis): { port: number; share: number }[] {
+    const total = this.#primaryCpuS.reduce((a, b) => a + b, 0);
+    return this.#primaryCpuS.map((cpuS, i) => ({
+      port: redis.primaries[i]?.port ?? 0,
+      share: total > 0 ? round(cpuS / total) : 0,
+    }));
   }
 
   processCpu(): ProcessCpu {
@@ -92,6 +109,7 @@ export class CostRecorder {
       nodes: measured(this.nodeCpu),
       clients: measured(this.clientCpu),
       bench: measured(this.benchCpu),
+      ...(this.groups.worker?.length ? { worker: measured(this.workerCpu) } : {}),
     };
   }
 }

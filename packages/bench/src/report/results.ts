@@ -10,6 +10,18 @@ export const systemLabels: Record<SystemName, string> = {
   bullmq: 'raw BullMQ',
 };
 
+/** How io-session's clients speak: the SDK's protocol v3, v2 (ack callback) or the seed's legacy receipts. */
+export type ClientKind = 'v3' | 'v2' | 'legacy';
+
+export const clientKindLabels: Record<ClientKind, string> = {
+  v3: 'v3 (SDK, push_batch frames)',
+  v2: 'v2 (ack callback)',
+  legacy: "legacy (seed's receipts)",
+};
+
+/** Who consumed io-session's receipts: `io-session worker` (webhooks to the bench) or plain BullMQ workers. */
+export type ReceiptConsumer = 'worker' | 'bullmq';
+
 /** What Redis did per delivered message during the measured window of a throughput run. */
 export interface RedisCost {
   /** Commands Redis executed (INFO commandstats), the ones scripts call included. */
@@ -22,6 +34,8 @@ export interface RedisCost {
   cpuUsPerMsg: Measured;
   /** INFO commandstats calls per message by command (last run), scripts' calls included. */
   byCommand?: Record<string, number>;
+  /** Each primary's share (0..1) of the Redis CPU summed over the primaries, over all measured windows. */
+  cpuShareByPrimary?: { port: number; share: number }[];
 }
 
 /** CPU time per delivered message of each group of processes, in microseconds (/proc/<pid>/stat deltas). */
@@ -30,8 +44,10 @@ export interface ProcessCpu {
   nodes: Measured;
   /** The client swarm. */
   clients: Measured;
-  /** The bench process: load generator, and for io-session the app side (push producer, receipts worker). */
+  /** The bench process: load generator, and for io-session the app side (push producer, webhook receiver). */
   bench: Measured;
+  /** io-session's `io-session worker` process (receipts and session events), when it ran. */
+  worker?: Measured;
 }
 
 /** One session count of one system. */
@@ -88,9 +104,25 @@ export interface RoundTrips {
   byClient: Record<string, number>;
 }
 
+/**
+ * Redis bytes held per delivered message in steady state: `used_memory` growth over a longer closed-loop run
+ * (queues drained before and after) ÷ messages delivered in it, with the receipts consumed as configured.
+ */
+export interface SteadyResult {
+  sessions: number;
+  durationS: number;
+  delivered: number;
+  bytesPerMsg: number | null;
+  consumer: ReceiptConsumer;
+  /** The growth by key pattern (MEMORY USAGE of every key before and after), bytes per message. */
+  byKey?: Record<string, number>;
+}
+
 export interface SystemResult {
   name: SystemName;
   label: string;
+  /** For io-session: how its clients spoke. */
+  clientKind?: ClientKind;
   /** How it was run, in one sentence. */
   setup: string;
   /** Connections per second of fresh sessions (dedicated runs); null for raw BullMQ. */
@@ -100,6 +132,51 @@ export interface SystemResult {
   roundTrips: RoundTrips | null;
   /** Problems seen while measuring (messages not delivered, failed connections …). */
   warnings: string[];
+  /** For io-session's first client kind: Redis bytes held per message in a longer steady run. */
+  steady?: SteadyResult | null;
+}
+
+/** One run of the scaling series: io-session with `nodes` node processes at the series' offered load. */
+export interface ScalingRun {
+  nodes: number;
+  /** Delivered per second in the measured window (below the offered rate: it could not keep up). */
+  deliveredPerSec: number;
+  /** Messages the run delivered, warm-up and drain included. */
+  delivered: number;
+  /** Seconds from idle before the run to idle after it (the span of the figures below). */
+  seconds: number;
+  /** CPU of all node processes from idle to idle ÷ messages delivered. */
+  nodeCpuUsPerMsg: number | null;
+  /** Keyspace notifications each node received per second, idle to idle (`ios_keyspace_events_total`); null: not exported. */
+  keyspacePerNodePerSec: number[] | null;
+  /** Sharded pub/sub messages each node received per second, idle to idle (`ios_pubsub_received_total`). */
+  pubsubPerNodePerSec: number[] | null;
+}
+
+export interface ScalingResult {
+  sessions: number;
+  /** Offered load (open loop) of every run. */
+  ratePerSec: number;
+  rateSource: string;
+  durationS: number;
+  clientKind: ClientKind;
+  runs: ScalingRun[];
+}
+
+/** What a node answered to a raw `v: 3` connection: `push_batch` (it speaks v3) or the legacy fallback. */
+export interface ProtocolProbe {
+  supported: boolean;
+  event: string | null;
+  ack: boolean;
+  detail: string;
+}
+
+/** --redis-cluster: io-session's Redis CPU per message on a single Redis, for the cluster's ratio. */
+export interface ClusterReference {
+  sessions: number;
+  clientKind: ClientKind;
+  throughput: number | null;
+  redisCpuUsPerMsg: number | null;
 }
 
 export interface MachineInfo {
@@ -128,8 +205,15 @@ export interface BenchOptionsRecord {
   window: number;
   swarm: number;
   only: SystemName[];
-  projectClients: 'v2' | 'legacy';
+  /** io-session's client kinds, in the order measured (older results: one of v2, legacy). */
+  projectClients: ClientKind[] | ClientKind;
   quick: boolean;
+  /** Latency, connects/s and round trips for every client kind (`all`) or the first only. */
+  kindDetails?: 'all' | 'first';
+  receipts?: ReceiptConsumer;
+  steadyS?: number;
+  scaleNodes?: number[];
+  scaleSessions?: number;
   /** io-session and raw BullMQ ran on a Redis Cluster (absent in results written before it existed). */
   redisCluster?: boolean;
 }
@@ -148,6 +232,8 @@ export interface Figure {
 
 export interface TargetResult {
   id: string;
+  /** The issue that set the target (12: the current one; 4: earlier targets, shown below). */
+  issue: 12 | 4;
   label: string;
   /** The measured value the target is about (a ratio, ms or a count, see `unit`). */
   value: number | null;
@@ -156,17 +242,25 @@ export interface TargetResult {
   unit: string;
   /** null: could not be evaluated (a system or level was not measured). */
   pass: boolean | null;
+  /** More about the value, e.g. the other client kinds' ratios. */
+  detail?: string;
 }
 
 export interface BenchResult {
-  version: 1;
+  version: 2;
   startedAt: string;
   finishedAt: string;
   elapsedS: number;
   machine: MachineInfo;
   options: BenchOptionsRecord;
   notes: string[];
+  /** `systems.project` is io-session with its first client kind (v3 when the node speaks it). */
   systems: Partial<Record<SystemName, SystemResult>>;
+  /** io-session with its other client kinds, in the order measured. */
+  projectKinds?: SystemResult[];
+  protocolProbe?: ProtocolProbe | null;
+  scaling?: ScalingResult | null;
+  clusterReference?: ClusterReference | null;
   figures: Figure[];
   targets: TargetResult[];
 }

@@ -1,75 +1,83 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort, pollUntil, sleep, type Child, type ProcessGroup } from '@io-session/devtools';
+import { pollUntil, sleep, type Child, type ProcessGroup } from '@io-session/devtools';
 import { parseSeeds } from '@io-session/store';
-import {
-  QueueName,
-  queuePrefix,
-  type PushJob,
-  type ReceiptsJob,
-  type SessionEventJob,
-} from '@io-session/worker';
-import { Queue, Worker } from 'bullmq';
+import { QueueName, queuePrefix, type PushJob } from '@io-session/worker';
+import { Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import type { ClientMode } from '../children/messages.js';
+import { readCounters, type CounterName } from '../harness/node-metrics.js';
 import { runLoad, type LoadHooks, type LoadSpec } from '../load/pacer.js';
-import { tokenGroup, type SessionSystem } from './system.js';
+import { PROJECT_KEY_PREFIX, startNodes, type ProjectRedis } from './project-processes.js';
+import {
+  startBullmqCounter,
+  startWorkerCounter,
+  type ReceiptConsumer,
+  type ReceiptCounter,
+} from './receipt-counters.js';
+import type { SessionSystem } from './system.js';
 
-export const PROJECT_KEY_PREFIX = 'bench';
-const API_KEY = 'bench-api-key-0123456789abcdef';
+export { PROJECT_KEY_PREFIX, projectCli } from './project-processes.js';
 
-export interface ProjectOptions {
-  redisUrl: string;
-  /** `host:port` seeds of a Redis Cluster: the nodes get REDIS_CLUSTER instead of REDIS_URL. */
-  redisCluster?: string[] | null;
+export interface ProjectOptions extends ProjectRedis {
   clientMode: ClientMode;
   /** Messages per `{ messages: [...] }` push job. */
   batch: number;
+  /** `io-session node` processes. Default 2. */
+  nodes?: number;
+  /** Who consumes receipts and session events: `io-session worker` (default) or plain BullMQ workers. */
+  receipts?: ReceiptConsumer;
   /** Write V8 CPU profiles of the nodes (`node --cpu-prof`) into this directory. */
   cpuProfDir?: string;
 }
 
-/** The `io-session` CLI of the installed @io-session/server (its package.json `bin`), or IO_SESSION_CLI. */
-export function projectCli(): string {
-  if (process.env.IO_SESSION_CLI) return process.env.IO_SESSION_CLI;
-  const manifest = fileURLToPath(import.meta.resolve('@io-session/server/package.json'));
-  const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: Record<string, string> };
-  const cli = join(dirname(manifest), bin['io-session'] ?? 'dist/cli.js');
-  if (!existsSync(cli)) throw new Error(`io-session CLI not found at ${cli}: run \`npm run build\` first`);
-  return cli;
-}
+const clientText: Record<ClientMode, string> = {
+  v3: 'v3 clients (the SDK, @io-session/client, protocol: 3) ack each push_batch frame once',
+  v2: 'v2 clients ack each push by callback',
+  legacy: "legacy clients ack with the seed's push_message_delivery",
+};
+
+const consumerText: Record<ReceiptConsumer, string> = {
+  worker:
+    'a message is done when its receipt, consumed from the `receipts` queue by the `io-session worker` command, ' +
+    'reached an HTTP receiver in the bench (RECEIPT_WEBHOOK_URL; session events likewise, EVENTS_WEBHOOK_URL)',
+  bullmq:
+    'a message is done when its receipt job is consumed from the `receipts` queue by a plain BullMQ worker in ' +
+    'the bench (--receipts bullmq: no worker dedupe state)',
+};
 
 /**
- * io-session as users run it: two `io-session node` processes on one Redis, driven through the BullMQ `push`
- * queue with `{ messages: [...] }` batch jobs. A message counts as done when its receipt job has been consumed
- * by the bench's own `receipts` worker; a `session-events` worker tells when sessions are registered and ended.
+ * io-session as users run it: `io-session node` processes on one Redis (or a Redis Cluster), driven through
+ * the BullMQ `push` queue with `{ messages: [...] }` batch jobs; receipts and session events consumed by
+ * `io-session worker` (or, with `receipts: 'bullmq'`, by plain BullMQ workers in the bench).
  */
 export class ProjectSystem implements SessionSystem {
   readonly name = 'project';
   readonly usesRedis = true;
   readonly clientMode: ClientMode;
-  readonly setup: string;
+  readonly receipts: ReceiptConsumer;
   urls: string[] = [];
   pids: number[] = [];
-  readonly #nodes: Child[] = [];
+  workerPids: number[] = [];
+  #nodes: Child[] = [];
   readonly #connections: (Redis | Cluster)[] = [];
   #push: Queue<PushJob> | undefined;
   #queues: Queue[] = [];
-  #workers: Worker[] = [];
-  #receipts = 0;
-  readonly #started = new Map<string, number>();
-  readonly #ended = new Map<string, number>();
+  #counter: ReceiptCounter | undefined;
 
   constructor(
     private readonly group: ProcessGroup,
     private readonly options: ProjectOptions,
   ) {
     this.clientMode = options.clientMode;
-    this.setup =
-      `two \`io-session node\` processes (sharded Redis adapter, state in Redis); pushes as BullMQ \`push\` jobs of ` +
-      `{ messages: [...] } batches of ${options.batch}; ${options.clientMode === 'v2' ? 'v2 clients ack by callback' : "legacy clients ack with the seed's push_message_delivery"}; ` +
-      'a message is done when its receipt job is consumed from the `receipts` queue by a BullMQ worker in the bench.';
+    this.receipts = options.receipts ?? 'worker';
+  }
+
+  get setup(): string {
+    const nodes = this.options.nodes ?? 2;
+    return (
+      `${nodes} \`io-session node\` process${nodes === 1 ? '' : 'es'} (state in Redis); pushes as BullMQ \`push\` jobs ` +
+      `of { messages: [...] } batches of ${this.options.batch}; ${clientText[this.clientMode]}; ` +
+      `${consumerText[this.receipts]}.`
+    );
   }
 
   #redis(name: string): Redis | Cluster {
@@ -84,86 +92,48 @@ export class ProjectSystem implements SessionSystem {
   }
 
   async start(): Promise<void> {
-    const cli = projectCli();
-    const execArgs: string[] = [];
-    if (this.options.cpuProfDir) {
-      mkdirSync(this.options.cpuProfDir, { recursive: true });
-      execArgs.push('--cpu-prof', `--cpu-prof-dir=${this.options.cpuProfDir}`);
-    }
-    for (let i = 1; i <= 2; i++) {
-      const port = await freePort();
-      const env: NodeJS.ProcessEnv = { ...process.env };
-      delete env.REDIS_URL;
-      delete env.REDIS_CLUSTER;
-      if (this.options.redisCluster) env.REDIS_CLUSTER = this.options.redisCluster.join(',');
-      else env.REDIS_URL = this.options.redisUrl;
-      const node = this.group.spawn(`io-session-node-${i}`, process.execPath, [...execArgs, cli, 'node'], {
-        env: {
-          ...env,
-          PORT: String(port),
-          NODE_ID: `bench-node-${i}`,
-          KEY_PREFIX: PROJECT_KEY_PREFIX,
-          API_KEY,
-          LOG_LEVEL: 'warn',
-          SESSION_TIMEOUT_MS: '1000',
-          DRAIN_MS: '0',
-          // Benchmark clients acknowledge every push: the per-connection event limit is not what is measured.
-          RATE_LIMIT_PER_SEC: '100000',
-        },
-      });
-      this.#nodes.push(node);
-      this.urls.push(`http://127.0.0.1:${port}`);
-      this.pids.push(node.pid);
-    }
-    await Promise.all(
-      this.#nodes.map((node, i) =>
-        pollUntil(
-          async () => {
-            if (node.proc.exitCode !== null) throw new Error(`io-session node exited:\n${node.output()}`);
-            return fetch(`${this.urls[i]}/readyz`).then(
-              (r) => r.ok,
-              () => false,
-            );
-          },
-          { timeoutMs: 30_000, intervalMs: 100, message: `${this.urls[i]}/readyz to answer 200` },
-        ),
-      ),
-    );
     const prefix = queuePrefix(PROJECT_KEY_PREFIX);
+    // The consumer starts beside the nodes: they only produce into its queues once clients connect.
+    const [started, counter] = await Promise.all([
+      startNodes(this.group, this.options, {
+        count: this.options.nodes ?? 2,
+        cpuProfDir: this.options.cpuProfDir,
+      }),
+      this.receipts === 'bullmq'
+        ? startBullmqCounter((name) => this.#redis(name), prefix)
+        : startWorkerCounter(this.group, this.options),
+    ]);
+    this.#nodes = started.nodes;
+    this.urls = started.urls;
+    this.pids = started.nodes.map((n) => n.pid);
+    this.#counter = counter;
+    this.workerPids = counter.pids;
     this.#push = new Queue<PushJob>(QueueName.push, { connection: this.#redis('bench-producer'), prefix });
     this.#queues = [
       this.#push,
       new Queue(QueueName.receipts, { connection: this.#redis('bench-counts-r'), prefix }),
       new Queue(QueueName.sessionEvents, { connection: this.#redis('bench-counts-e'), prefix }),
     ];
-    const receipts = new Worker<ReceiptsJob>(
-      QueueName.receipts,
-      async (job) => {
-        this.#receipts += job.data.receipts.length;
-      },
-      { connection: this.#redis('bench-receipts'), prefix, concurrency: 8 },
-    );
-    const events = new Worker<SessionEventJob>(
-      QueueName.sessionEvents,
-      async (job) => {
-        const counts = job.data.type === 'session.started' ? this.#started : this.#ended;
-        const group = tokenGroup(job.data.token);
-        counts.set(group, (counts.get(group) ?? 0) + 1);
-      },
-      { connection: this.#redis('bench-events'), prefix, concurrency: 8 },
-    );
-    this.#workers = [receipts, events];
     for (const q of this.#queues) q.on('error', () => undefined);
-    for (const w of this.#workers) w.on('error', () => undefined);
-    await Promise.all(this.#workers.map((w) => w.waitUntilReady()));
   }
 
   started(prefix: string): number {
-    return this.#started.get(prefix) ?? 0;
+    return this.#counter?.started(prefix) ?? 0;
   }
 
   ended(prefix: string): number {
-    return this.#ended.get(prefix) ?? 0;
+    return this.#counter?.ended(prefix) ?? 0;
+  }
+
+  /** Pushes one message to `token` (the protocol probe). */
+  async pushOne(token: string, data: unknown): Promise<void> {
+    if (!this.#push) throw new Error('io-session is not started');
+    await this.#push.add('push', { token, data }, { removeOnComplete: true, removeOnFail: true });
+  }
+
+  /** The scaling counters of every node's `/metrics`, in node order. */
+  nodeCounters(): Promise<Record<CounterName, number | null>[]> {
+    return Promise.all(this.urls.map((url) => readCounters(url)));
   }
 
   runLoad(spec: LoadSpec, hooks?: LoadHooks) {
@@ -178,7 +148,7 @@ export class ProjectSystem implements SessionSystem {
             { removeOnComplete: true, removeOnFail: true },
           );
         },
-        delivered: () => this.#receipts,
+        delivered: () => this.#counter?.receipts() ?? 0,
       },
       spec,
       hooks,
@@ -199,7 +169,7 @@ export class ProjectSystem implements SessionSystem {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.#workers.map((w) => w.close(true).catch(() => undefined)));
+    await this.#counter?.stop();
     await Promise.all(this.#queues.map((q) => q.close().catch(() => undefined)));
     for (const c of this.#connections) c.disconnect();
     // SIGTERM: the node drains (DRAIN_MS=0) and exits 0, which also writes its --cpu-prof profile.

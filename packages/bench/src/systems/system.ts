@@ -1,5 +1,6 @@
 import type { ClientMode } from '../children/messages.js';
 import type { LoadHooks, LoadResult, LoadSpec } from '../load/pacer.js';
+import { systemLabels } from '../report/results.js';
 
 /** A system that holds client sessions: io-session or one of the Socket.IO baselines. */
 export interface SessionSystem {
@@ -11,6 +12,8 @@ export interface SessionSystem {
   readonly urls: string[];
   /** The processes holding the connections (their RSS is measured). */
   readonly pids: number[];
+  /** Other processes of the system (io-session's worker): their CPU is accounted apart. */
+  readonly workerPids?: number[];
   readonly usesRedis: boolean;
   start(): Promise<void>;
   runLoad(spec: LoadSpec, hooks?: LoadHooks): Promise<LoadResult>;
@@ -28,4 +31,10 @@ export interface SessionSystem {
 /** `c3-17` → `c3-`: counters of the bench are kept per token group. */
 export function tokenGroup(token: string): string {
   return token.slice(0, token.indexOf('-') + 1);
+}
+
+/** `io-session (v3)` for io-session's client kinds, the plain label for the baselines. */
+export function labelOf(system: Pick<SessionSystem, 'name' | 'clientMode'>): string {
+  const label = systemLabels[system.name];
+  return system.name === 'project' ? `${label} (${system.clientMode})` : label;
 }
