@@ -1,4 +1,3 @@
-/// <reference path="../../packages/store/src/types/cluster-key-slot.d.ts" />
 import calculateSlot from 'cluster-key-slot';
 import { bucketOf, fnv1a, Keys } from '@io-session/store';
 import { describe, expect, it } from 'vitest';
