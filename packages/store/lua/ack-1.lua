@@ -15,116 +15,104 @@
   outbox entry `r` holds the JSON array of this call's receipts.
 ]]
 --- @include "now"
---- @include "pending"
 --- @include "status"
 
 local r = { retentionMs = tonumber(ARGV[1]), slotMs = tonumber(ARGV[2]) }
 if not (r.retentionMs and r.slotMs) then
   return redis.error_reply('ERR ack: bad arguments')
 end
-local groups, i = {}, 3
-while i <= #ARGV do
-  local tag, n = ARGV[i], tonumber(ARGV[i + 1])
-  if not n or tag == '' then
-    return redis.error_reply('ERR ack: bad group')
-  end
-  local acks = {}
-  for j = 0, n - 1 do
-    local at = i + 2 + j * 4
-    acks[#acks + 1] = { token = ARGV[at], seq = ARGV[at + 1], id = ARGV[at + 2], head = ARGV[at + 3] }
-  end
-  groups[#groups + 1] = { tag = tag, acks = acks }
-  i = i + 2 + n * 4
-end
-
 local now = nowMs()
 local receipts, out = {}, { now, '' }
+local find, sub = string.find, string.sub
 
--- The acknowledgements whose field did not hold their id: moved (look it up by id), settled, or unknown.
-local function resolveMisses(tag, g, misses, found)
+-- What a settled status record says of an id that was not pending: code and time, for `token`.
+local function settledCode(record, token)
+  if not record then
+    return -1, 0
+  end
+  local state, at, owner = string.match(record, '^(%a)|(%d+)|(.*)$')
+  if owner ~= token then
+    return -2, 0
+  end
+  return (state == 'd') and 0 or -3, tonumber(at)
+end
+
+-- Acknowledgements whose field did not hold their id (a replay, another connection, a message moved to the end
+-- of its inbox): looked up by id among the pending ones, then among the settled ones.
+local function resolveMisses(tag, base, misses, codes, ats, settle)
   local ids = {}
-  for _, j in ipairs(misses) do
-    ids[#ids + 1] = g.acks[j].id
+  for m, j in ipairs(misses) do
+    ids[m] = ARGV[base + (j - 1) * 4 + 2]
   end
   local moved = redis.call('HMGET', tag .. ':pid', unpack(ids))
   local settled = stLookup(tag, now, r, ids)
-  for n, j in ipairs(misses) do
-    local a = g.acks[j]
-    local mseq, mtoken = string.match(moved[n] or '', '^(%d+)|(.*)$')
-    local st = settled[a.id]
-    if mseq and mtoken == a.token then
-      local v = redis.call('HGET', tag .. ':pq', pqField(mseq, a.token))
-      if v then
-        found[j] = { field = pqField(mseq, a.token), value = v }
-      end
-    end
-    if not found[j] then
-      local state, at, owner = string.match(st or '', '^(%a)|(%d+)|(.*)$')
-      if not state then
-        found[j] = { code = -1 }
-      elseif owner ~= a.token then
-        found[j] = { code = -2 }
-      else
-        found[j] = { code = state == 'd' and 0 or -3, at = tonumber(at) }
-      end
+  for m, j in ipairs(misses) do
+    local at = base + (j - 1) * 4
+    local token = ARGV[at]
+    local mseq, mtoken = string.match(moved[m] or '', '^(%d+)|(.*)$')
+    local v = mseq and mtoken == token and redis.call('HGET', tag .. ':pq', mseq .. '|' .. token)
+    if v then
+      settle(j, mseq .. '|' .. token, v)
+    else
+      codes[j], ats[j] = settledCode(settled[ids[m]], token)
     end
   end
 end
 
-local function ackGroup(g)
-  local tag = g.tag
+local function ackGroup(tag, n, base)
   local fields = {}
-  for _, a in ipairs(g.acks) do
-    fields[#fields + 1] = pqField(a.seq, a.token)
+  for j = 1, n do
+    local at = base + (j - 1) * 4
+    fields[j] = ARGV[at + 1] .. '|' .. ARGV[at]
   end
   local values = redis.call('HMGET', tag .. ':pq', unpack(fields))
-  local found, misses, hit = {}, {}, {}
-  for j, a in ipairs(g.acks) do
-    local v = values[j]
-    if v then
-      local _, _, id = pqUnpack(v)
-      if id == a.id then
-        found[j] = { field = fields[j], value = v }
-        hit[id] = true
-      end
+  local del, ids, st, hit, misses, codes, ats = {}, {}, {}, {}, {}, {}, {}
+  local delivered, expired = 0, 0
+  -- v: "<ts>|<exp>|<#id>|<id><data>" (lua/includes/pending.lua), read in place
+  local function settle(j, field, v)
+    local at = base + (j - 1) * 4
+    local id, token = ARGV[at + 2], ARGV[at]
+    local p1 = find(v, '|', 1, true)
+    local p2 = find(v, '|', p1 + 1, true)
+    local p3 = find(v, '|', p2 + 1, true)
+    local idEnd = p3 + tonumber(sub(v, p2 + 1, p3 - 1))
+    if hit[id] then
+      codes[j], ats[j] = 0, now
+      return
+    end
+    hit[id] = true
+    del[#del + 1] = field
+    ids[#ids + 1] = id
+    st[#st + 1] = id
+    if tonumber(sub(v, p1 + 1, p2 - 1)) <= now then
+      st[#st + 1] = 'x|' .. now .. '|' .. token
+      expired = expired + 1
+      codes[j], ats[j] = -3, now
+    else
+      st[#st + 1] = 'd|' .. now .. '|' .. token
+      delivered = delivered + 1
+      receipts[#receipts + 1] = ARGV[at + 3] .. ',"data":' .. sub(v, idEnd + 1) .. ',"deliveredAt":' .. now .. '}'
+      codes[j], ats[j] = 1, now
     end
   end
-  for j, a in ipairs(g.acks) do
-    if not found[j] then
-      if hit[a.id] then
-        found[j] = { code = 0, at = now } -- another acknowledgement of this call settles it
-      else
-        misses[#misses + 1] = j
-      end
+  for j = 1, n do
+    local v = values[j]
+    local id = ARGV[base + (j - 1) * 4 + 2]
+    local p3 = v and find(v, '|', find(v, '|', find(v, '|', 1, true) + 1, true) + 1, true)
+    if v and sub(v, p3 + 1, p3 + #id) == id then
+      settle(j, fields[j], v)
+    elseif hit[id] then
+      codes[j], ats[j] = 0, now
+    else
+      misses[#misses + 1] = j
     end
   end
   if #misses > 0 then
-    resolveMisses(tag, g, misses, found)
+    resolveMisses(tag, base, misses, codes, ats, settle)
   end
-  local del, ids, st, done, delivered, expired = {}, {}, {}, {}, 0, 0
-  for j, a in ipairs(g.acks) do
-    local f = found[j]
-    if f.value and done[a.id] then
-      f = { code = 0, at = now }
-    elseif f.value then
-      done[a.id] = true
-      local _, exp, _, data = pqUnpack(f.value)
-      del[#del + 1] = f.field
-      ids[#ids + 1] = a.id
-      st[#st + 1] = a.id
-      if exp <= now then
-        st[#st + 1] = 'x|' .. now .. '|' .. a.token
-        expired = expired + 1
-        f = { code = -3, at = now }
-      else
-        st[#st + 1] = 'd|' .. now .. '|' .. a.token
-        delivered = delivered + 1
-        receipts[#receipts + 1] = a.head .. ',"data":' .. data .. ',"deliveredAt":' .. now .. '}'
-        f = { code = 1, at = now }
-      end
-    end
-    out[#out + 1] = f.code
-    out[#out + 1] = f.at or 0
+  for j = 1, n do
+    out[#out + 1] = codes[j]
+    out[#out + 1] = ats[j]
   end
   if #del > 0 then
     redis.call('HDEL', tag .. ':pq', unpack(del))
@@ -139,10 +127,16 @@ local function ackGroup(g)
   end
 end
 
-for _, g in ipairs(groups) do
-  ackGroup(g)
+local first, i = ARGV[3], 3
+while i <= #ARGV do
+  local tag, n = ARGV[i], tonumber(ARGV[i + 1])
+  if not n or tag == '' then
+    return redis.error_reply('ERR ack: bad group')
+  end
+  ackGroup(tag, n, i + 2)
+  i = i + 2 + n * 4
 end
 if #receipts > 0 then
-  out[2] = redis.call('XADD', groups[1].tag .. ':outbox', '*', 'r', '[' .. table.concat(receipts, ',') .. ']')
+  out[2] = redis.call('XADD', first .. ':outbox', '*', 'r', '[' .. table.concat(receipts, ',') .. ']')
 end
 return out
