@@ -5,14 +5,15 @@
 
   KEYS[1] route index of the first group <tag>:rt (the call is routed by it)
   ARGV[1] status retention ms   ARGV[2] status slot ms
-  ARGV[3 …] groups: bucket tag, count, then per acknowledgement: token, seq, message id, receipt head (the JSON
-            text of the receipt up to its data: `{"id":…,"token":…,"nodeId":…,"socketId":…`)
+  ARGV[3 …] groups: bucket tag, count, then per acknowledgement: token, seq, "<#id>|<id>" (the message id as the
+            stored value holds it, #id in bytes), receipt head (the JSON text of the receipt up to its data:
+            `{"id":…,"token":…,"nodeId":…,"socketId":…`)
 
   Result: { now, outbox entry id ('' when nothing settled), then per acknowledgement: code, at }
     code 1 settled now (at = deliveredAt)   0 already delivered (at = when)   -1 unknown message
          -2 another token's message   -3 expired (or its session ended)
   Side effects: the message leaves <tag>:pq and <tag>:pid, gets a delivered status record, the counters move; one
-  outbox entry `r` holds the JSON array of this call's receipts.
+  outbox entry holds this call's receipts: field `a` the deliveredAt, then each receipt's head and data.
 ]]
 --- @include "now"
 --- @include "status"
@@ -22,8 +23,25 @@ if not (r.retentionMs and r.slotMs) then
   return redis.error_reply('ERR ack: bad arguments')
 end
 local now = nowMs()
-local receipts, out = {}, { now, '' }
+local nowText = string.format('%d', now)
+-- The receipts' outbox entry: 'a' (deliveredAt), then per receipt its head and its data (JSON texts), as they are:
+-- joining them into one text here would cost more than all the rest (Lua copies every piece at each join).
+local receipts, out = { 'a', nowText }, { now, '' }
+local DELIVERED, EXPIRED = 'd|' .. nowText .. '|', 'x|' .. nowText .. '|'
 local find, sub = string.find, string.sub
+
+-- The message id of an acknowledgement's "<#id>|<id>".
+local function idOf(tagged)
+  return sub(tagged, find(tagged, '|', 1, true) + 1)
+end
+
+-- Whether an expiry "<exp>" (ms, text) has passed: compared as text when as long as now's (every date until 2286).
+local function passed(exp)
+  if #exp == #nowText then
+    return exp <= nowText
+  end
+  return tonumber(exp) <= now
+end
 
 -- What a settled status record says of an id that was not pending: code and time, for `token`.
 local function settledCode(record, token)
@@ -42,7 +60,7 @@ end
 local function resolveMisses(tag, base, misses, codes, ats, settle)
   local ids = {}
   for m, j in ipairs(misses) do
-    ids[m] = ARGV[base + (j - 1) * 4 + 2]
+    ids[m] = idOf(ARGV[base + (j - 1) * 4 + 2])
   end
   local moved = redis.call('HMGET', tag .. ':pid', unpack(ids))
   local settled = stLookup(tag, now, r, ids)
@@ -52,7 +70,8 @@ local function resolveMisses(tag, base, misses, codes, ats, settle)
     local mseq, mtoken = string.match(moved[m] or '', '^(%d+)|(.*)$')
     local v = mseq and mtoken == token and redis.call('HGET', tag .. ':pq', mseq .. '|' .. token)
     if v then
-      settle(j, mseq .. '|' .. token, v)
+      local p1 = find(v, '|', 1, true)
+      settle(j, mseq .. '|' .. token, v, p1, find(v, '|', p1 + 1, true))
     else
       codes[j], ats[j] = settledCode(settled[ids[m]], token)
     end
@@ -69,13 +88,10 @@ local function ackGroup(tag, n, base)
   local del, ids, st, hit, misses, codes, ats = {}, {}, {}, {}, {}, {}, {}
   local delivered, expired = 0, 0
   -- v: "<ts>|<exp>|<#id>|<id><data>" (lua/includes/pending.lua), read in place
-  local function settle(j, field, v)
+  local function settle(j, field, v, p1, p2)
     local at = base + (j - 1) * 4
-    local id, token = ARGV[at + 2], ARGV[at]
-    local p1 = find(v, '|', 1, true)
-    local p2 = find(v, '|', p1 + 1, true)
-    local p3 = find(v, '|', p2 + 1, true)
-    local idEnd = p3 + tonumber(sub(v, p2 + 1, p3 - 1))
+    local tagged, token = ARGV[at + 2], ARGV[at]
+    local id = idOf(tagged)
     if hit[id] then
       codes[j], ats[j] = 0, now
       return
@@ -84,24 +100,27 @@ local function ackGroup(tag, n, base)
     del[#del + 1] = field
     ids[#ids + 1] = id
     st[#st + 1] = id
-    if tonumber(sub(v, p1 + 1, p2 - 1)) <= now then
-      st[#st + 1] = 'x|' .. now .. '|' .. token
+    if passed(sub(v, p1 + 1, p2 - 1)) then
+      st[#st + 1] = EXPIRED .. token
       expired = expired + 1
       codes[j], ats[j] = -3, now
     else
-      st[#st + 1] = 'd|' .. now .. '|' .. token
+      st[#st + 1] = DELIVERED .. token
       delivered = delivered + 1
-      receipts[#receipts + 1] = ARGV[at + 3] .. ',"data":' .. sub(v, idEnd + 1) .. ',"deliveredAt":' .. now .. '}'
+      local k = #receipts
+      receipts[k + 1], receipts[k + 2] = ARGV[at + 3], sub(v, p2 + 1 + #tagged)
       codes[j], ats[j] = 1, now
     end
   end
   for j = 1, n do
     local v = values[j]
-    local id = ARGV[base + (j - 1) * 4 + 2]
-    local p3 = v and find(v, '|', find(v, '|', find(v, '|', 1, true) + 1, true) + 1, true)
-    if v and sub(v, p3 + 1, p3 + #id) == id then
-      settle(j, fields[j], v)
-    elseif hit[id] then
+    local tagged = ARGV[base + (j - 1) * 4 + 2]
+    local p1 = v and find(v, '|', 1, true)
+    local p2 = p1 and find(v, '|', p1 + 1, true)
+    -- the value holds the acknowledged id when "<#id>|<id>" follows its second '|'
+    if p2 and sub(v, p2 + 1, p2 + #tagged) == tagged then
+      settle(j, fields[j], v, p1, p2)
+    elseif hit[idOf(tagged)] then
       codes[j], ats[j] = 0, now
     else
       misses[#misses + 1] = j
@@ -136,7 +155,7 @@ while i <= #ARGV do
   ackGroup(tag, n, i + 2)
   i = i + 2 + n * 4
 end
-if #receipts > 0 then
-  out[2] = redis.call('XADD', first .. ':outbox', '*', 'r', '[' .. table.concat(receipts, ',') .. ']')
+if #receipts > 2 then
+  out[2] = redis.call('XADD', first .. ':outbox', '*', unpack(receipts))
 end
 return out

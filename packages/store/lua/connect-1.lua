@@ -57,7 +57,8 @@ if code == 1 or code == 2 then
   end
   redis.call('HSET', k.session, 'sid', newSid, 't0', now, 'n', 1, 'fc', socketId, field, instance .. '|' .. protocol)
   redis.call('ZADD', k.all, 0, token)
-  redis.call('HSET', tag .. ':rt', token, rtFormat({ seq = 0, count = 0, lo = 1, rc = 0, g = 0, holders = instance .. ':1' }))
+  redis.call('HSET', tag .. ':rt', token, rtFormat({ seq = 0, count = 0, lo = 1, rc = 0, g = 0, holders = instance .. ':1' }),
+             HASHTABLE_FIELD, HASHTABLE_VALUE)
   startedEntry = redis.call('XADD', k.outbox, '*', 'e', cjson.encode({
     type = 'session.started', token = token, sid = newSid, id = socketId, status = 1, at = now,
     prev = (prevSid ~= '' and prevSid) or nil,

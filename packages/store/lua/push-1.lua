@@ -8,7 +8,8 @@
   ARGV[4] most outbox entries a bucket may hold before pushes are refused   ARGV[5] widest seq span of an inbox
   ARGV[6] most fields a recount looks at
   ARGV[7 …] groups: bucket tag, message count, then per message: token, id, ttl ms, 1 if the id may already be
-            settled (an id from the app or a job: look up settled statuses too; ids the node made cannot be), data
+            settled (an id from the app or a job: look up settled statuses too; ids the node made cannot be), and
+            the message's tail "<#id>|<id><data>" (data: JSON text; the stored value is "<ts>|<exp>|" .. tail)
 
   Result: { now, then per message: code, seq, holders }
     code 1 stored (seq: its number in the session)   2 duplicate of a pending message (seq: the stored one's)
@@ -18,6 +19,9 @@
   Side effects: the pending message (<tag>:pq, <tag>:pid), the session's route entry, the `pushed` counter; a full
   inbox is recounted (at most once a second) and expired messages met are dropped; an inbox wider than its span
   moves its oldest pending messages to the end.
+
+  Cost: this runs for every message. Per message it does no table allocation, no number-to-text conversion but the
+  seq of its field (one per distinct ttl for the expiry), and one element of each variadic command.
 ]]
 --- @include "now"
 --- @include "route"
@@ -30,28 +34,31 @@ local cap, outboxMax, maxRange, scanMax = tonumber(ARGV[3]), tonumber(ARGV[4]), 
 if not (r.retentionMs and r.slotMs and cap and outboxMax and maxRange and scanMax) then
   return redis.error_reply('ERR push: bad arguments')
 end
-
--- Every argument is checked before the first write: a bad call changes nothing.
-local groups, i = {}, 7
+-- The layout of the groups is checked before the first write: a bad call changes nothing. (Each message's fields
+-- come from the store, which validated them.)
+local i = 7
 while i <= #ARGV do
-  local tag, n = ARGV[i], tonumber(ARGV[i + 1])
-  if not n or tag == '' then
-    return redis.error_reply('ERR push: bad group')
+  local n = tonumber(ARGV[i + 1])
+  if not n or ARGV[i] == '' or i + 1 + n * 5 > #ARGV then
+    return redis.error_reply('ERR push: bad group at argument ' .. i)
   end
-  local msgs = {}
-  for j = 0, n - 1 do
-    local at = i + 2 + j * 5
-    local ttl = tonumber(ARGV[at + 2])
-    if ARGV[at] == '' or ARGV[at + 1] == '' or not ttl or ttl < 1 or ttl ~= math.floor(ttl) or not ARGV[at + 4] then
-      return redis.error_reply('ERR push: bad message ' .. (j + 1))
-    end
-    msgs[#msgs + 1] = { token = ARGV[at], id = ARGV[at + 1], ttl = ttl, check = ARGV[at + 3] == '1', data = ARGV[at + 4] }
-  end
-  groups[#groups + 1] = { tag = tag, msgs = msgs }
   i = i + 2 + n * 5
 end
 
 local now = nowMs()
+local nowText = string.format('%d', now)
+local expiries = {}
+local fmt, match = string.format, string.match
+
+-- "<ts>|<exp>|" of a message with this ttl (one conversion per distinct ttl of the call).
+local function headOf(ttl)
+  local head = expiries[ttl]
+  if not head then
+    head = nowText .. '|' .. fmt('%d', now + tonumber(ttl)) .. '|'
+    expiries[ttl] = head
+  end
+  return head
+end
 
 -- Makes the session's count exact (at most once a second), dropping expired messages.
 local function recount(tag, token, rt)
@@ -84,59 +91,68 @@ local function compact(tag, token, rt, q, pid)
   rt.lo = cut + 1
 end
 
-local function pushGroup(g, out)
-  local tag, msgs = g.tag, g.msgs
+-- The route entries of the group's sessions, and the pending / settled records of its ids.
+local function readGroup(tag, n, base)
+  local tokens, ids, checked, rts = {}, {}, {}, {}
+  for j = 0, n - 1 do
+    local at = base + j * 5
+    local token = ARGV[at]
+    if rts[token] == nil then
+      rts[token] = false
+      tokens[#tokens + 1] = token
+    end
+    ids[j + 1] = ARGV[at + 1]
+    if ARGV[at + 3] == '1' then
+      checked[#checked + 1] = ARGV[at + 1]
+    end
+  end
+  local values = redis.call('HMGET', tag .. ':rt', unpack(tokens))
+  for t = 1, #tokens do
+    if values[t] then
+      rts[tokens[t]] = rtParse(values[t])
+    end
+  end
+  return rts, redis.call('HMGET', tag .. ':pid', unpack(ids)), stLookup(tag, now, r, checked)
+end
+
+local function pushGroup(tag, n, base, out)
   local backlog = redis.call('XLEN', tag .. ':outbox') > outboxMax
-  local tokens, ids, settledIds, rts = {}, {}, {}, {}
-  for _, m in ipairs(msgs) do
-    if rts[m.token] == nil then
-      rts[m.token] = false
-      tokens[#tokens + 1] = m.token
-    end
-    ids[#ids + 1] = m.id
-    if m.check then
-      settledIds[#settledIds + 1] = m.id
-    end
-  end
-  for t, v in ipairs(redis.call('HMGET', tag .. ':rt', unpack(tokens))) do
-    if v then
-      rts[tokens[t]] = rtParse(v)
-    end
-  end
-  local pending = redis.call('HMGET', tag .. ':pid', unpack(ids))
-  local settled = stLookup(tag, now, r, settledIds)
+  local rts, pending, settled = readGroup(tag, n, base)
   local q, pid, seen, changed, stored = {}, {}, {}, {}, 0
-  for j, m in ipairs(msgs) do
-    local rt, code, seq = rts[m.token], 1, 0
-    local prior = seen[m.id] or pending[j]
+  for j = 0, n - 1 do
+    local at = base + j * 5
+    local token, id = ARGV[at], ARGV[at + 1]
+    local rt, code, seq = rts[token], 1, 0
+    local prior = seen[id] or pending[j + 1]
     if not rt or (rt.g > 0 and rt.g <= now) then
       code = 0
     elseif prior then
-      local pseq, ptoken = string.match(prior, '^(%d+)|(.*)$')
-      code, seq = (ptoken == m.token) and 2 or -2, tonumber(pseq)
-    elseif settled[m.id] then
-      code = (string.match(settled[m.id], '^%a|%d+|(.*)$') == m.token) and 3 or -2
+      local pseq, ptoken = match(prior, '^(%d+)|(.*)$')
+      code, seq = (ptoken == token) and 2 or -2, tonumber(pseq)
+    elseif settled[id] then
+      code = (match(settled[id], '^%a|%d+|(.*)$') == token) and 3 or -2
     elseif backlog then
       code = -5
     else
       if rt.count >= cap then
-        recount(tag, m.token, rt)
-        changed[m.token] = true
+        recount(tag, token, rt)
+        changed[token] = true
       end
       if rt.count >= cap then
         code = -4
       else
         if rt.seq + 1 - rt.lo > maxRange then
-          compact(tag, m.token, rt, q, pid)
+          compact(tag, token, rt, q, pid)
         end
-        rt.seq, rt.count = rt.seq + 1, rt.count + 1
-        seq = rt.seq
-        q[#q + 1] = pqField(seq, m.token)
-        q[#q + 1] = pqPack(now, now + m.ttl, m.id, m.data)
-        pid[#pid + 1] = m.id
-        pid[#pid + 1] = seq .. '|' .. m.token
-        seen[m.id] = seq .. '|' .. m.token
-        changed[m.token] = true
+        seq = rt.seq + 1
+        rt.seq, rt.count = seq, rt.count + 1
+        local field = fmt('%d', seq) .. '|' .. token
+        q[#q + 1] = field
+        q[#q + 1] = headOf(ARGV[at + 2]) .. ARGV[at + 4]
+        pid[#pid + 1] = id
+        pid[#pid + 1] = field
+        seen[id] = field
+        changed[token] = true
         stored = stored + 1
       end
     end
@@ -145,6 +161,8 @@ local function pushGroup(g, out)
     out[#out + 1] = rt and rt.holders or ''
   end
   if #q > 0 then
+    q[#q + 1], q[#q + 2] = HASHTABLE_FIELD, HASHTABLE_VALUE
+    pid[#pid + 1], pid[#pid + 2] = HASHTABLE_FIELD, HASHTABLE_VALUE
     redis.call('HSET', tag .. ':pq', unpack(q))
     redis.call('HSET', tag .. ':pid', unpack(pid))
   end
@@ -162,7 +180,10 @@ local function pushGroup(g, out)
 end
 
 local out = { now }
-for _, g in ipairs(groups) do
-  pushGroup(g, out)
+i = 7
+while i <= #ARGV do
+  local n = tonumber(ARGV[i + 1])
+  pushGroup(ARGV[i], n, i + 2, out)
+  i = i + 2 + n * 5
 end
 return out

@@ -14,3 +14,8 @@ local function pqUnpack(v)
   n = tonumber(n)
   return tonumber(ts), tonumber(exp), string.sub(rest, 1, n), string.sub(rest, n + 1)
 end
+
+-- Redis keeps a small hash as a listpack, whose lookups scan it (a few hundred fields cost more than the rest of a
+-- push): the hot hashes of a bucket (<tag>:pq, <tag>:pid, <tag>:rt, the status slots) carry one field whose value is
+-- too long for a listpack, so that Redis makes them hash tables from their first write.
+local HASHTABLE_FIELD, HASHTABLE_VALUE = '~', string.rep('~', 1100)

@@ -1,3 +1,4 @@
+--- @include "pending"
 -- Settled messages, time-partitioned: <tag>:st:<slot> hash, message id -> "<d|x>|<at>|<token>" (delivered or
 -- expired at `at`, Redis clock). A slot lasts slotMs (half the status retention); each slot key expires when its
 -- last record is `retentionMs` old, so a record stays queryable at least retentionMs: three slots cover it.
@@ -12,6 +13,7 @@ local function stWrite(tag, now, r, pairs)
   end
   local slot = stSlot(now, r.slotMs)
   local key = tag .. ':st:' .. slot
+  pairs[#pairs + 1], pairs[#pairs + 2] = HASHTABLE_FIELD, HASHTABLE_VALUE
   redis.call('HSET', key, unpack(pairs))
   redis.call('PEXPIREAT', key, (slot + 1) * r.slotMs + r.retentionMs)
 end

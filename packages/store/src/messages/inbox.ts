@@ -31,9 +31,10 @@ export class Inbox {
     const packed = await this.ctx.redis.hget(b.pending, `${seq}|${token}`);
     if (!packed) return null;
     // "<ts>|<exp>|<#id>|<id><data>" (lua/includes/pending.lua)
-    const [ts = '0', , n = '0'] = packed.split('|', 3);
-    const start = ts.length + packed.split('|', 2)[1]!.length + n.length + 3;
-    return { seq, id, ts: Number(ts), text: packed.slice(start + Number(n)) };
+    const [ts = '0', exp = '0', n = '0'] = packed.split('|', 3);
+    const start = ts.length + exp.length + n.length + 3;
+    // The id's length is stored in bytes; the id itself is known here, so slice by its length in characters.
+    return { seq, id, ts: Number(ts), text: packed.slice(start + id.length) };
   }
 
   /** The last push sequence of each token (undefined: no live session), one read per bucket. */
@@ -48,11 +49,9 @@ export class Inbox {
     const out = new Map<string, number | undefined>();
     await Promise.all(
       [...byBucket].map(async ([bucket, list]) => {
-        const values = await this.ctx.redis.hmget(this.ctx.keys.bucket(bucket).route, ...list);
-        list.forEach((token, i) => {
-          const v = values[i];
-          out.set(token, v ? Number(v.slice(0, v.indexOf('|'))) : undefined);
-        });
+        const values = await this.ctx.redis.hmgetBuffer(this.ctx.keys.bucket(bucket).route, ...list);
+        // A route entry starts with the session's last seq, a big-endian double (lua/includes/route.lua).
+        list.forEach((token, i) => out.set(token, values[i]?.readDoubleBE(0)));
       }),
     );
     return out;

@@ -3,11 +3,18 @@ import { storeDefaults } from '../defaults.js';
 import type { OutboxItem, Receipt, SessionEvent } from '../types.js';
 
 /**
- * Decodes one outbox stream entry: field `e` holds one session event (JSON written by a script), field `r` the JSON
- * array of the receipts one acknowledgement call settled.
+ * Decodes one outbox stream entry: field `e` holds one session event (JSON written by a script); `a` the
+ * deliveredAt of the receipts one acknowledgement call settled, followed by each receipt's head and data (ack.lua);
+ * `r` the JSON array of receipts (ack-by-data.lua).
  */
 export function decodeOutboxEntry(bucket: number, entryId: string, fields: string[]): OutboxItem {
   const [field, json = 'null'] = fields;
+  if (field === 'a') {
+    const receipts: Receipt[] = [];
+    for (let i = 2; i + 1 < fields.length; i += 2)
+      receipts.push(JSON.parse(`${fields[i]},"data":${fields[i + 1]},"deliveredAt":${json}}`) as Receipt);
+    return { kind: 'receipts', bucket, entryId, receipts };
+  }
   if (field === 'r') return { kind: 'receipts', bucket, entryId, receipts: JSON.parse(json) as Receipt[] };
   return { kind: 'event', bucket, entryId, event: JSON.parse(json) as SessionEvent };
 }

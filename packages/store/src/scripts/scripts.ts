@@ -223,7 +223,11 @@ export class Scripts {
     args.push(limits.outboxMax, limits.span, limits.scan);
     for (const g of groups) {
       args.push(g.tag, g.messages.length);
-      for (const m of g.messages) args.push(m.token, m.id, m.ttlMs, m.maySettled ? 1 : 0, m.text);
+      for (const m of g.messages) {
+        // The stored value's tail "<#id>|<id><data>" (#id in bytes, as Lua counts): built here, not per message in Lua.
+        const tail = `${Buffer.byteLength(m.id)}|${m.id}${m.text}`;
+        args.push(m.token, m.id, m.ttlMs, m.maySettled ? 1 : 0, tail);
+      }
     }
     let reply: Reply;
     let replicas: number | undefined;
@@ -258,7 +262,7 @@ export class Scripts {
     const args: Arg[] = [groups[0]?.route ?? '', s.retentionMs, s.slotMs];
     for (const g of groups) {
       args.push(g.tag, g.acks.length);
-      for (const a of g.acks) args.push(a.token, a.seq, a.id, a.head);
+      for (const a of g.acks) args.push(a.token, a.seq, `${Buffer.byteLength(a.id)}|${a.id}`, a.head);
     }
     const reply = await this.#run<Reply>('iosAck', ...args);
     const replies: AckReply[] = [];
