@@ -51,8 +51,10 @@ export const handlerDefaults = {
   keepCompletedJobs: 0,
   /** Bytes a node holds unsent for one connection (MAX_BUFFERED_BYTES); past it the client is slow and dropped. */
   maxBufferedBytes: 1_048_576,
-  /** How long an acknowledgement callback is kept; a v3 frame not acknowledged by then closes the connection. */
+  /** How long an acknowledgement is waited for; a v3 frame not acknowledged by then closes the connection. */
   ackTimeoutMs: 30_000,
+  /** How often the node checks every connection's acknowledgement deadlines (one sweep, no timer per frame), ms. */
+  ackSweepMs: 1000,
   /** Most messages and bytes of one v3 `push_batch` frame. */
   frameMessages: 200,
   frameBytes: 262_144,

@@ -56,7 +56,7 @@ export const storeDefaults = {
   /** Most messages (or acknowledgements) of one script call; larger batches are cut. */
   maxPerCall: 500,
   /** Longest an acknowledgement waits to be settled together with others, in ms. */
-  ackWindowMs: 2,
+  ackWindowMs: 10,
   /** Outbox entries read per stale-outbox scan of a bucket. */
   staleOutboxBatch: 500,
 } as const;

@@ -50,10 +50,10 @@ export class Pusher {
     const results = await this.o.metrics.time('push', this.o.store.pushes.push(inputs));
     const remote = new Map<string, OutgoingPush[]>();
     const local: RoutedPush[] = [];
+    const counts = new Map<string, number>();
     results.forEach((result, i) => {
-      this.o.metrics.pushes.inc({
-        result: result.stored ? (result.duplicate ? 'duplicate' : 'stored') : result.reason,
-      });
+      const kind = result.stored ? (result.duplicate ? 'duplicate' : 'stored') : result.reason;
+      counts.set(kind, (counts.get(kind) ?? 0) + 1);
       if (!result.stored || result.seq === 0) return;
       const { token, text } = inputs[i] as PushInput;
       for (const instance of result.holders) {
@@ -73,6 +73,7 @@ export class Pusher {
         remote.set(instance, list);
       }
     });
+    for (const [result, n] of counts) this.o.metrics.pushes.inc({ result }, n);
     if (local.length > 0) this.o.holding.routed(local);
     await Promise.all([...remote].map(([instance, list]) => this.o.channel.send(instance, pushPacket(list))));
     return results;

@@ -12,6 +12,7 @@ import { handlerDefaults } from '../defaults.js';
 import { replayInbox } from '../delivery/replay.js';
 import type { ClientDataEvent } from '../events.js';
 import type { NodeMetrics } from '../metrics.js';
+import { AckDeadlines } from './ack-deadlines.js';
 import { parseClientData, parseDelivery } from './client-events.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { Sender, type Sized } from './sender.js';
@@ -50,7 +51,14 @@ function canonical(d: Sized): string {
  * with `session_error` when bad. Nothing a client sends is trusted.
  */
 export class ClientProtocol {
+  /** Every connection's acknowledgement deadlines, one sweep for the node. */
+  readonly deadlines = new AckDeadlines(handlerDefaults.ackSweepMs);
+
   constructor(private readonly o: ClientProtocolOptions) {}
+
+  close(): void {
+    this.deadlines.stop();
+  }
 
   /** The sender of a new connection (made at registration, started when the connection is up). */
   makeSender(socket: Socket, state: SocketState): Sender {
@@ -59,6 +67,7 @@ export class ClientProtocol {
       protocol: state.protocol,
       maxBufferedBytes: this.o.maxBufferedBytes,
       ackTimeoutMs: handlerDefaults.ackTimeoutMs,
+      deadlines: this.deadlines,
       frameMessages: handlerDefaults.frameMessages,
       frameBytes: handlerDefaults.frameBytes,
       remember: this.o.store.maxPending,
@@ -198,26 +207,22 @@ export class ClientProtocol {
     strict: boolean,
   ): Promise<AckResult[]> {
     const { store, metrics, nodeId } = this.o;
-    const results = await Promise.all(
-      deliveries.map((d) =>
-        metrics.time(
-          'ack',
-          store.acks.ack({
-            token: state.token,
-            seq: d.seq,
-            id: d.id,
-            data: d.data,
-            nodeId,
-            socketId: socket.id,
-          }),
-        ),
-      ),
-    );
+    const inputs = deliveries.map((d) => ({
+      token: state.token,
+      seq: d.seq,
+      id: d.id,
+      data: d.data,
+      nodeId,
+      socketId: socket.id,
+    }));
+    const results = await metrics.time('ack', store.acks.ackMany(inputs));
+    let delivered = 0;
     results.forEach((result, i) => {
       if (!result.settled || result.duplicate) return;
-      metrics.deliveries.inc();
+      delivered++;
       metrics.ackLatency.observe(Math.max(0, result.deliveredAt - (deliveries[i] as Sized).ts) / 1000);
     });
+    if (delivered > 0) metrics.deliveries.inc(delivered);
     const refused = results.find((r) => !r.settled);
     if (strict && refused && !refused.settled) this.#refused(refused.code);
     return results;

@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io';
 import type { Delivery } from '../delivery/route-channel.js';
+import type { AckDeadlines, AwaitsAcks } from './ack-deadlines.js';
 import { BATCH_EVENT, PUSH_EVENT } from './wire.js';
 
 export interface SenderOptions {
@@ -8,8 +9,10 @@ export interface SenderOptions {
   protocol: 1 | 2 | 3;
   /** Bytes a connection may have unsent before it counts as a slow client (MAX_BUFFERED_BYTES). */
   maxBufferedBytes: number;
-  /** How long an acknowledgement callback is kept; a v3 frame not acknowledged by then closes the connection. */
+  /** How long an acknowledgement is waited for; a v3 frame not acknowledged by then closes the connection. */
   ackTimeoutMs: number;
+  /** The node's sweep of acknowledgement deadlines. */
+  deadlines: AckDeadlines;
   /** Most messages and bytes one v3 frame carries. */
   frameMessages: number;
   frameBytes: number;
@@ -30,7 +33,7 @@ export type Sized = Delivery & { size: number };
  * meanwhile goes in the next one — so frames grow under load and an idle push goes out at once, alone. Every
  * connection's unsent bytes are bounded (engine.io's `packetCreate` / `drain`).
  */
-export class Sender {
+export class Sender implements AwaitsAcks {
   /** Highest seq handed to this connection. */
   hw = 0;
   readonly #queue: Sized[] = [];
@@ -41,6 +44,9 @@ export class Sender {
   readonly #parked: Sized[] = [];
   #lowWaiters: (() => void)[] = [];
   #frame: Sized[] | undefined;
+  #frameAt = 0;
+  /** v2: when each message still unacknowledged was sent (insertion order: oldest first). */
+  readonly #sentAt = new Map<string, number>();
   #started = false;
   #closed = false;
   /** Bytes handed to engine.io and not yet flushed, and bytes queued here (v3 frames not yet sent). */
@@ -123,6 +129,7 @@ export class Sender {
 
   close(): void {
     this.#closed = true;
+    this.o.deadlines.forget(this);
     this.#queue.length = 0;
     this.#parked.length = 0;
     this.#checkLow();
@@ -159,14 +166,34 @@ export class Sender {
 
   #sendV2(d: Sized): void {
     this.sent.set(d.id, d);
-    this.o.socket
-      .timeout(this.o.ackTimeoutMs)
-      .emit(PUSH_EVENT, { id: d.id, data: d.data, ts: d.ts }, (err: unknown) => {
-        // A timed-out callback is forgotten (the message stays pending and comes again on the next connection).
-        if (!this.sent.delete(d.id) || err) return;
-        this.o.onAck([d]);
-        this.#checkLow();
-      });
+    if (this.#sentAt.size === 0) this.o.deadlines.watch(this);
+    this.#sentAt.set(d.id, Date.now());
+    this.o.socket.emit(PUSH_EVENT, { id: d.id, data: d.data, ts: d.ts }, () => {
+      // A message acknowledged after its deadline was forgotten: it stays pending and comes again later.
+      this.#sentAt.delete(d.id);
+      if (!this.sent.delete(d.id)) return;
+      this.o.onAck([d]);
+      this.#checkLow();
+    });
+  }
+
+  /**
+   * The deadline sweep: a v3 frame unacknowledged past `ackTimeoutMs` stalls the connection; a v2 message is
+   * forgotten (it stays pending and comes again on the next connection).
+   */
+  expire(now: number): boolean {
+    if (this.#closed) return false;
+    const cutoff = now - this.o.ackTimeoutMs;
+    if (this.#frame && this.#frameAt <= cutoff) {
+      this.#stall('ack_timeout');
+      return false;
+    }
+    for (const [id, at] of this.#sentAt) {
+      if (at > cutoff) break;
+      this.#sentAt.delete(id);
+      this.sent.delete(id);
+    }
+    return this.#frame !== undefined || this.#sentAt.size > 0;
   }
 
   #sendFrame(): void {
@@ -181,12 +208,13 @@ export class Sender {
       this.#queue.shift();
     }
     this.#frame = frame;
+    this.#frameAt = Date.now();
+    this.o.deadlines.watch(this);
     for (const d of frame) this.sent.set(d.id, d);
     const payload = frame.map((d) => ({ id: d.id, data: d.data, ts: d.ts }));
-    this.o.socket.timeout(this.o.ackTimeoutMs).emit(BATCH_EVENT, payload, (err: unknown, answer: unknown) => {
-      if (this.#frame !== frame) return;
+    this.o.socket.emit(BATCH_EVENT, payload, (answer: unknown) => {
+      if (this.#frame !== frame || this.#closed) return;
       this.#frame = undefined;
-      if (err) return this.#stall('ack_timeout');
       const acked = acknowledged(frame, answer);
       for (const d of acked) this.sent.delete(d.id);
       if (acked.length > 0) this.o.onAck(acked);

@@ -69,6 +69,11 @@ export class Acks {
     return this.#commit.submit({ input, head: receiptHead(input.id, input) });
   }
 
+  /** Settles several acknowledged messages (one frame's): results in the order given. */
+  ackMany(inputs: readonly AckInput[]): Promise<AckResult[]> {
+    return this.#commit.submitMany(inputs.map((input) => ({ input, head: receiptHead(input.id, input) })));
+  }
+
   /**
    * The fallback of the seed's receipt, when the node could not match it to a message it sent: settles the oldest
    * pending message of the session whose data equals `text` — bounded work, and a budget per session.

@@ -29,16 +29,42 @@ export class GroupCommit<I, R> {
   constructor(private readonly o: GroupCommitOptions<I, R>) {}
 
   submit(item: I): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ item, resolve, reject });
-      if (this.#queue.length >= this.o.maxPerCall) {
-        this.#flush();
-      } else if (!this.#scheduled) {
-        this.#scheduled = true;
-        if (this.o.windowMs > 0) this.#timer = setTimeout(() => this.#flush(), this.o.windowMs);
-        else setImmediate(() => this.#flush());
-      }
+    return new Promise<R>((resolve, reject) => this.#add({ item, resolve, reject }));
+  }
+
+  /** Several items, one promise (no promise per item): their results in the order given. */
+  submitMany(items: readonly I[]): Promise<R[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise<R[]>((resolve, reject) => {
+      const results = new Array<R>(items.length);
+      let left = items.length;
+      let failed = false;
+      items.forEach((item, i) =>
+        this.#add({
+          item,
+          resolve: (r) => {
+            results[i] = r;
+            if (--left === 0 && !failed) resolve(results);
+          },
+          reject: (err) => {
+            if (failed) return;
+            failed = true;
+            reject(err);
+          },
+        }),
+      );
     });
+  }
+
+  #add(w: Waiting<I, R>): void {
+    this.#queue.push(w);
+    if (this.#queue.length >= this.o.maxPerCall) {
+      this.#flush();
+    } else if (!this.#scheduled) {
+      this.#scheduled = true;
+      if (this.o.windowMs > 0) this.#timer = setTimeout(() => this.#flush(), this.o.windowMs);
+      else setImmediate(() => this.#flush());
+    }
   }
 
   #flush(): void {

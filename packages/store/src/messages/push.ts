@@ -92,14 +92,12 @@ export class Pushes {
 
   /** Stores messages; results in the order given. */
   push(inputs: readonly PushInput[]): Promise<PushResult[]> {
-    return Promise.all(
-      inputs.map((input) =>
-        this.#commit.submit({
-          input,
-          id: input.id ?? this.newMessageId(input.token),
-          maySettled: input.id !== undefined,
-        }),
-      ),
+    return this.#commit.submitMany(
+      inputs.map((input) => ({
+        input,
+        id: input.id ?? this.newMessageId(input.token),
+        maySettled: input.id !== undefined,
+      })),
     );
   }
 
