@@ -111,8 +111,17 @@ export class ProjectSystem implements SessionSystem {
     this.#push = new Queue<PushJob>(QueueName.push, { connection: this.#redis('bench-producer'), prefix });
     this.#queues = [
       this.#push,
-      new Queue(QueueName.receipts, { connection: this.#redis('bench-counts-r'), prefix }),
-      new Queue(QueueName.sessionEvents, { connection: this.#redis('bench-counts-e'), prefix }),
+      // Counting only: leave the queues' settings (their event streams' cap) to the nodes that own them.
+      new Queue(QueueName.receipts, {
+        connection: this.#redis('bench-counts-r'),
+        prefix,
+        skipMetasUpdate: true,
+      }),
+      new Queue(QueueName.sessionEvents, {
+        connection: this.#redis('bench-counts-e'),
+        prefix,
+        skipMetasUpdate: true,
+      }),
     ];
     for (const q of this.#queues) q.on('error', () => undefined);
   }
