@@ -58,6 +58,8 @@ export interface SessionHandlerOptions {
   maxPendingPerSession?: number;
   /** Bytes a node holds unsent for one connection before it drops it as a slow client. Default `handlerDefaults.maxBufferedBytes`. */
   maxBufferedBytes?: number;
+  /** How often this node compares its sessions' last push sequence with Redis and fetches what it missed (a push stored but not routed to it). Default `handlerDefaults.resyncMs`. */
+  resyncIntervalMs?: number;
   /** Consume the BullMQ `push` queue on this node. Default `handlerDefaults.consumePushQueue`. */
   consumePushQueue?: boolean;
   /** Install the sharded Redis adapter on `io` (required for a cluster). Default `handlerDefaults.installAdapter`. */
@@ -98,6 +100,7 @@ export function resolveOptions(options: SessionHandlerOptions): ResolvedOptions 
     keepCompletedJobs: handlerDefaults.keepCompletedJobs,
     maxPendingPerSession: storeDefaults.maxPendingPerSession,
     maxBufferedBytes: handlerDefaults.maxBufferedBytes,
+    resyncIntervalMs: handlerDefaults.resyncMs,
     consumePushQueue: handlerDefaults.consumePushQueue,
     installAdapter: handlerDefaults.installAdapter,
     logger: silentLogger,

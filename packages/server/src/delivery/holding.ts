@@ -10,6 +10,8 @@ export interface HoldingOptions {
   local: LocalSessions;
   logger: Logger;
   senderOf: (socket: Socket) => Sender | undefined;
+  /** How often held sessions are compared with Redis. */
+  resyncMs: number;
   onError: (error: unknown) => void;
 }
 
@@ -31,7 +33,7 @@ export class Holding {
 
   constructor(private readonly o: HoldingOptions) {
     this.#resync = new BackgroundLoop(
-      { name: 'resync', intervalMs: handlerDefaults.resyncMs, logger: o.logger, onError: o.onError },
+      { name: 'resync', intervalMs: o.resyncMs, logger: o.logger, onError: o.onError },
       () => this.resync(),
     );
   }

@@ -70,6 +70,7 @@ function makeDelivery(node: NodeRuntime) {
     local,
     logger,
     senderOf: (socket: Socket) => stateOf(socket).sender,
+    resyncMs: o.resyncIntervalMs,
     onError: () => metrics.backgroundErrors.inc({ loop: 'resync' }),
   });
   const logoutLocal = (token: string, sid: string): void => late.protocol?.logoutLifetime(token, sid);
