@@ -61,6 +61,26 @@ function makeRelay(node: NodeRuntime): OutboxRelay {
   });
 }
 
+/** This node's route channel: routed pushes go to the holding, routed logouts to the local sockets. */
+function makeChannel(
+  node: NodeRuntime,
+  holding: Holding,
+  logoutLocal: (token: string, sid: string) => void,
+): RouteChannel {
+  return new RouteChannel({
+    pub: node.clients.pub,
+    sub: node.clients.sub,
+    keys: node.store.keys,
+    instance: node.registry.instance,
+    logger: node.logger,
+    onPacket: node.containment.wrap('socket', (packet: RoutePacket) => {
+      if ('p' in packet) holding.routed(packet.p);
+      else logoutLocal(packet.logout.token, packet.logout.sid);
+    }),
+    onUnheard: () => node.metrics.unheardRoutes.inc(),
+  });
+}
+
 /** The delivery path: route channel → holding → senders (client protocol), registration, pusher. */
 function makeDelivery(node: NodeRuntime) {
   const { store, registry, metrics, logger, local, options: o } = node;
@@ -74,18 +94,7 @@ function makeDelivery(node: NodeRuntime) {
     onError: () => metrics.backgroundErrors.inc({ loop: 'resync' }),
   });
   const logoutLocal = (token: string, sid: string): void => late.protocol?.logoutLifetime(token, sid);
-  const channel = new RouteChannel({
-    pub: node.clients.pub,
-    sub: node.clients.sub,
-    keys: store.keys,
-    instance: registry.instance,
-    logger,
-    onPacket: node.containment.wrap('socket', (packet: RoutePacket) => {
-      if ('p' in packet) holding.routed(packet.p);
-      else logoutLocal(packet.logout.token, packet.logout.sid);
-    }),
-    onUnheard: () => metrics.unheardRoutes.inc(),
-  });
+  const channel = makeChannel(node, holding, logoutLocal);
   const protocol = new ClientProtocol({
     store,
     local,
