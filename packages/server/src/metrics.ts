@@ -82,7 +82,7 @@ export class NodeMetrics {
   });
   readonly unheardRoutes = new Counter({
     name: 'ios_routes_unheard_total',
-    help: 'Pushes routed to a node instance that no subscriber heard (its resync or next connection delivers them)',
+    help: 'Route publishes to a node instance that no subscriber heard or that failed (its resync or next connection delivers their pushes)',
     registers: [this.registry],
   });
   readonly unexpectedErrors = new Counter({

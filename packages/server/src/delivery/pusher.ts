@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   canonicalJson,
   type EventItem,
+  type Logger,
   type PushInput,
   type PushResult,
   type SessionStore,
@@ -22,6 +23,7 @@ export interface PusherOptions {
   /** This node instance: its own sessions' pushes are handed over without Redis. */
   instance: string;
   metrics: NodeMetrics;
+  logger: Logger;
   /** TTL of a push that names none, in ms. */
   messageTtlMs: number;
   publish: (items: EventItem[]) => void;
@@ -75,7 +77,19 @@ export class Pusher {
     });
     for (const [result, n] of counts) this.o.metrics.pushes.inc({ result }, n);
     if (local.length > 0) this.o.holding.routed(local);
-    await Promise.all([...remote].map(([instance, list]) => this.o.channel.send(instance, pushPacket(list))));
+    // Stored is what counts: a publish that fails leaves its pushes to the holder's resync (a failure here must not
+    // fail the job or the request into a second message).
+    const sent = await Promise.allSettled(
+      [...remote].map(([instance, list]) => this.o.channel.send(instance, pushPacket(list))),
+    );
+    for (const s of sent) {
+      if (s.status === 'fulfilled') continue;
+      this.o.metrics.unheardRoutes.inc();
+      this.o.logger.warn(
+        { err: s.reason as unknown },
+        'a route publish failed; the holder’s resync delivers its pushes',
+      );
+    }
     return results;
   }
 

@@ -126,6 +126,7 @@ function makeDelivery(node: NodeRuntime) {
     holding,
     instance: registry.instance,
     metrics,
+    logger,
     messageTtlMs: o.messageTtlMs,
     publish: (items) => node.publish(items),
     logoutLocal,
