@@ -197,16 +197,16 @@ export class Sender implements AwaitsAcks {
   }
 
   #sendFrame(): void {
-    const frame: Sized[] = [];
+    let count = 0;
     let bytes = 0;
-    while (this.#queue.length > 0 && frame.length < this.o.frameMessages) {
-      const next = this.#queue[0] as Sized;
-      if (frame.length > 0 && bytes + next.size > this.o.frameBytes) break;
-      frame.push(next);
+    while (count < this.#queue.length && count < this.o.frameMessages) {
+      const next = this.#queue[count] as Sized;
+      if (count > 0 && bytes + next.size > this.o.frameBytes) break;
       bytes += next.size;
-      this.#queued -= next.size;
-      this.#queue.shift();
+      count++;
     }
+    const frame = this.#queue.splice(0, count);
+    this.#queued -= bytes;
     this.#frame = frame;
     this.#frameAt = Date.now();
     this.o.deadlines.watch(this);
