@@ -10,14 +10,16 @@
  *   <tag>:s:<token>     hash    the session (sid, t0, n, g, d, fc, lc, rb, rr and c:<socketId> fields)
  *   <tag>:g:<token>     string  grace marker; its expiry wakes a sweeper early
  *   <tag>:e:<token>     string  tombstone of the last ended lifetime (a minute): replayed logouts, `prev` links
- *   <tag>:rt            hash    token -> "seq|count|lo|recounted|grace|holders": the route index (lua/includes/route.lua)
+ *   <tag>:rt            hash    token -> route entry (binary seq, count, lo, recounted, grace + holders text): the
+ *                               route index (lua/includes/route.lua)
  *   <tag>:pq            hash    "<seq>|<token>" -> pending message (lua/includes/pending.lua)
  *   <tag>:pid           hash    message id -> "<seq>|<token>" of a pending message
  *   <tag>:st:<slot>     hash    message id -> "d|x|at|token": settled statuses, one key per time slot
  *   <tag>:ni:<inst>     set     tokens with a connection on a node instance (what a reaper needs)
  *   <tag>:due           zset    token -> grace deadline (ms)
  *   <tag>:all           zset    every live token of the bucket (lexicographic pagination)
- *   <tag>:outbox        stream  session events (`e`) and receipt batches (`r`) waiting to be relayed to BullMQ
+ *   <tag>:outbox        stream  session events (`e`) and receipt batches (`a` + head/data pairs, or `r`) waiting to
+ *                               be relayed to BullMQ (outbox/outbox.ts decodes them)
  *   <tag>:relay         string  lease of the node relaying stale outbox entries
  *   <tag>:stats         hash    cluster-wide counters: pushed, delivered, expired
  *   <prefix>:{<prefix>.nodes}:live      zset    node instance -> heartbeat deadline (ms)
@@ -28,7 +30,8 @@
  *   <prefix>:{<prefix>.meta}:config     hash    cluster-wide settings every node must agree on
  *
  * BullMQ builds its own keys under the prefix `{<prefix>}`; the worker's dedupe markers are built in
- * packages/worker/src/seen-keys.ts.
+ * packages/worker/src/job-marker-keys.ts. The hot hashes (rt, pq, pid, st:<slot>) also hold a field `~` whose
+ * long value keeps Redis from storing them as listpacks (lua/includes/pending.lua).
  */
 import calculateSlot from 'cluster-key-slot';
 import { bucketOf } from './hash.js';
