@@ -10,6 +10,7 @@ import { handlerDefaults } from '../defaults.js';
 import type { Holding } from '../delivery/holding.js';
 import { startPushConsumer } from '../delivery/push-consumer.js';
 import type { Pusher } from '../delivery/pusher.js';
+import { pushToGroup, pushToTokens } from '../delivery/recipients.js';
 import type { OutboxRelay } from '../delivery/relay.js';
 import type { RouteChannel } from '../delivery/route-channel.js';
 import type { SessionHandlerEvents } from '../events.js';
@@ -164,6 +165,8 @@ export class NodeRuntime {
         maxPayloadBytes: this.options.maxPayloadBytes,
         onUnexpectedError: (err) => this.containment.report('push_job', err),
         push: (messages) => this.pusher.pushMany(messages),
+        pushToTokens: (push, base) => pushToTokens(this.pusher, push, base),
+        pushToGroup: (push, base) => pushToGroup(this.pusher, this.store.groups, push, base),
         broadcast: (data) => this.pusher.broadcast(data),
       });
     }
