@@ -86,6 +86,8 @@ export default defineConfig({
             'test/integration/worker-command.test.ts',
             'test/integration/worker-library.test.ts',
             'test/integration/handler-close.test.ts',
+            'test/integration/store-groups.test.ts',
+            'test/integration/groups.test.ts',
             'test/cluster/three-nodes.test.ts',
             'test/cluster/node-crash.test.ts',
             'test/cluster/node-lifecycle.test.ts',

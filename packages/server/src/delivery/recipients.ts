@@ -59,6 +59,11 @@ function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   throw new PushRejectedError('invalid', field, describeIssues(parsed.error, 1));
 }
 
+function checkSomeData(data: unknown, limits: PayloadLimits): void {
+  if (data === undefined) throw new PushRejectedError('invalid', 'data', 'data: required');
+  checkData(data, limits);
+}
+
 /** Checks a group name. @throws PushRejectedError naming `group` */
 export function checkGroupName(group: unknown): string {
   return checked(groupNameSchema, group, 'group');
@@ -67,14 +72,14 @@ export function checkGroupName(group: unknown): string {
 /** Checks a push to several tokens: 1 to 1,000 distinct tokens, then its `data`. @throws PushRejectedError */
 export function checkTokensPush(value: unknown, limits: PayloadLimits): TokensPush {
   const push = checked(pushJobVariants.tokens, value, 'message');
-  checkData(push.data, limits);
+  checkSomeData(push.data, limits);
   return push;
 }
 
 /** Checks a push to a group: its name, then its `data`. @throws PushRejectedError */
 export function checkGroupPush(value: unknown, limits: PayloadLimits): GroupPush {
   const push = checked(pushJobVariants.group, value, 'message');
-  checkData(push.data, limits);
+  checkSomeData(push.data, limits);
   return push;
 }
 
