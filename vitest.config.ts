@@ -97,6 +97,7 @@ export default defineConfig({
             'test/cluster/delivery-order.test.ts',
             'test/cluster/delivery-node-crash.test.ts',
             'test/cluster/delivery-bad-input.test.ts',
+            'test/cluster/groups-http.test.ts',
           ],
           env: { TEST_REDIS: 'cluster' },
           // starts one local Redis Cluster (3 primaries + 3 replicas) for the run; TEST_REDIS_CLUSTER=host:port,…
