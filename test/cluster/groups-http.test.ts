@@ -83,7 +83,9 @@ describe('groups over HTTP (CONTRACT §10)', () => {
     await Promise.all(clients.map((c) => c.waitForCount(1, { timeout: 20_000 })));
     const ids = clients.map((c) => memberMessageId('close-5', c.token, 'zone:5'));
     for (const [i, c] of clients.entries()) if (c.v2) expect(c.received.items[0]?.id).toBe(ids[i]);
-    await waitUntil(async () => (await messageStatus(a.url, ids[0]!)).body.status === 'delivered');
+    await waitUntil(
+      async () => ((await messageStatus(a.url, ids[0]!)).body as { status?: string }).status === 'delivered',
+    );
     expect(notOnce(await receiptJobsPerId(redisClient(), prefix), ids)).toEqual([]);
     expect(await pushed()).toBe(MEMBERS);
     expect(outsider.received.items).toHaveLength(0);

@@ -246,7 +246,11 @@ function defined(options: PushOptions): PushOptions {
   };
 }
 
-function groupRefusal(reason: 'group_full' | 'too_many_groups', token: string, group: string): GroupRefusedError {
+function groupRefusal(
+  reason: 'group_full' | 'too_many_groups',
+  token: string,
+  group: string,
+): GroupRefusedError {
   return reason === 'group_full'
     ? new GroupRefusedError(reason, `group ${group} has its most members (${storeDefaults.maxGroupSize})`)
     : new GroupRefusedError(

@@ -87,7 +87,11 @@ export class PushQueue {
    */
   async push(token: string | readonly string[], data: unknown, options: PushOptions = {}): Promise<string> {
     if (typeof token !== 'string') {
-      const job = checkedJob(pushJobVariants.tokens, { tokens: [...token], data, ...defined(options) }, 'push');
+      const job = checkedJob(
+        pushJobVariants.tokens,
+        { tokens: [...token], data, ...defined(options) },
+        'push',
+      );
       return this.#add('push-tokens', job, job.id && `t-${job.id}`);
     }
     const message = pushMessage({ token, data, ...options });
@@ -101,7 +105,11 @@ export class PushQueue {
    * @throws TypeError for a malformed group name or field: nothing is enqueued
    */
   async pushToGroup(group: string, data: unknown, options: PushOptions = {}): Promise<string> {
-    const job = checkedJob(pushJobVariants.group, { group, data, ...defined(options) }, `push to group ${group}`);
+    const job = checkedJob(
+      pushJobVariants.group,
+      { group, data, ...defined(options) },
+      `push to group ${group}`,
+    );
     return this.#add('push-group', job, job.id && `g-${group}-${job.id}`);
   }
 

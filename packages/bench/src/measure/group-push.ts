@@ -26,7 +26,11 @@ export async function groupPushRun(
   });
   if (system.started) {
     const started = system.started.bind(system);
-    await pollUntil(() => started('gm-') >= outcome.ok, { timeoutMs: 60_000, intervalMs: 10, message: 'members' });
+    await pollUntil(() => started('gm-') >= outcome.ok, {
+      timeoutMs: 60_000,
+      intervalMs: 10,
+      message: 'members',
+    });
   }
   await groups.join(GROUP, tokens.slice(0, outcome.ok));
   const inFlight = Math.max(1, Math.floor(ctx.options.window / Math.max(1, outcome.ok)));
@@ -57,7 +61,11 @@ export async function groupPushRun(
   await ctx.swarm.disconnect('gm');
   if (system.ended) {
     const ended = system.ended.bind(system);
-    await pollUntil(() => ended('gm-') >= outcome.ok, { timeoutMs: 60_000, intervalMs: 20, message: 'members end' });
+    await pollUntil(() => ended('gm-') >= outcome.ok, {
+      timeoutMs: 60_000,
+      intervalMs: 20,
+      message: 'members end',
+    });
   }
   return { members: outcome.ok, pushes: sent, durationS: ctx.options.durationS, messagesPerSec, missing };
 }

@@ -271,7 +271,9 @@ export async function measureSessions(
   const steady = scope.steadyS > 0 ? await steadyRun(ctx, system, first.sessions, scope.steadyS) : null;
   const { groups } = system;
   const groupPush =
-    scope.groupMembers && groups ? await groupPushRun(ctx, system, { groups, members: scope.groupMembers }) : null;
+    scope.groupMembers && groups
+      ? await groupPushRun(ctx, system, { groups, members: scope.groupMembers })
+      : null;
   const details = scope.details
     ? await firstLevelDetails(ctx, system, { first, latencyPlan, warnings })
     : { connectsPerSec: null, latency: null, roundTrips: null };

@@ -51,7 +51,11 @@ export class Pusher {
       ...(m.id !== undefined ? { id: m.id } : {}),
     }));
     const results = await this.o.metrics.time('push', this.o.store.pushes.push(inputs));
-    await this.#route(results, (i) => inputs[i] as PushInput, (i) => (messages[i] as PushJobMessage).data);
+    await this.#route(
+      results,
+      (i) => inputs[i] as PushInput,
+      (i) => (messages[i] as PushJobMessage).data,
+    );
     return results;
   }
 
@@ -59,12 +63,21 @@ export class Pusher {
    * Stores one message for every member of `group` (one script call per bucket and page of members, push.lua's own
    * code), then routes them like any push. `id` is the push's: its members' ids derive from it.
    */
-  async pushToGroup(push: { group: string; data: unknown; id: string; ttlMs?: number }): Promise<GroupMemberResult[]> {
+  async pushToGroup(push: {
+    group: string;
+    data: unknown;
+    id: string;
+    ttlMs?: number;
+  }): Promise<GroupMemberResult[]> {
     const text = canonicalJson(push.data);
     const input = { group: push.group, text, id: push.id, ttlMs: push.ttlMs ?? this.o.messageTtlMs };
     const members = await this.o.metrics.time('push', this.o.store.groups.push(input));
     const results = members.map((m) => m.result);
-    await this.#route(results, (i) => ({ token: (members[i] as GroupMemberResult).token, text }), () => push.data);
+    await this.#route(
+      results,
+      (i) => ({ token: (members[i] as GroupMemberResult).token, text }),
+      () => push.data,
+    );
     return members;
   }
 

@@ -107,7 +107,12 @@ export function recipientResult(token: string, id: string, result: PushResult): 
 /** What storing and routing pushes to several sessions needs (delivery/pusher.ts). */
 export interface RecipientPusher {
   pushMany(messages: ReturnType<typeof recipientMessages>): Promise<PushResult[]>;
-  pushToGroup(push: { group: string; data: unknown; id: string; ttlMs?: number }): Promise<GroupMemberResult[]>;
+  pushToGroup(push: {
+    group: string;
+    data: unknown;
+    id: string;
+    ttlMs?: number;
+  }): Promise<GroupMemberResult[]>;
 }
 
 /** Stores and routes one message per token, each with its id derived from `base`. Results in the order given. */
@@ -139,6 +144,11 @@ export async function pushToGroup(
       `group ${push.group} has ${size} members, more than one push reaches (${storeDefaults.maxGroupSize})`,
     );
   const { group, data, ttlMs } = push;
-  const members = await pusher.pushToGroup({ group, data, id: base, ...(ttlMs !== undefined ? { ttlMs } : {}) });
+  const members = await pusher.pushToGroup({
+    group,
+    data,
+    id: base,
+    ...(ttlMs !== undefined ? { ttlMs } : {}),
+  });
   return { id: base, recipients: members.filter((m) => m.result.stored).length };
 }

@@ -13,7 +13,11 @@ const pageSchema = z.object({
 });
 
 /** The body of `POST /v1/groups/:group/push` (the group is in the path). */
-const groupPushBody = z.object({ data: z.unknown(), id: z.string().optional(), ttlMs: z.number().optional() });
+const groupPushBody = z.object({
+  data: z.unknown(),
+  id: z.string().optional(),
+  ttlMs: z.number().optional(),
+});
 
 type GroupParams = { Params: { token: string; group: string } };
 

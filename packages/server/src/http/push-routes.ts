@@ -10,7 +10,10 @@ import { parse } from './parse.js';
 const broadcastSchema = z.object({ data: z.unknown() });
 
 /** Ids a message status may be asked by: an app's, or one derived from it for a recipient or group member. */
-const statusIdSchema = z.string().min(1).max(MAX_MESSAGE_ID_LENGTH + 18 + 129);
+const statusIdSchema = z
+  .string()
+  .min(1)
+  .max(MAX_MESSAGE_ID_LENGTH + 18 + 129);
 
 /**
  * `/v1/push` (`{ token, … }`, or `{ tokens: [...], … }` for several sessions), `/v1/broadcast` and `/v1/messages/:id`. The handler checks every push and broadcast (fields,
