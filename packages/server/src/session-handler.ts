@@ -169,13 +169,13 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
   /**
    * One message to every session that is a member of `group` now (CONTRACT.md §10), each its own stored message and
    * receipt (which carries `group`). With `options.id` the members' ids are derived from it: a retried call stores
-   * nothing twice. A group without members stores nothing: `recipients: 0`.
+   * nothing twice. A group without members stores nothing: `{ id, recipients: 0, empty: true }`.
    * @throws PushRejectedError for a malformed group name or data; GroupRefusedError (`group_too_large`) above
    * `maxGroupSize` members. Nothing is stored then.
    */
   async pushToGroup(group: string, data: unknown, options: PushOptions = {}): Promise<GroupPushResult> {
     const push = checkGroupPush({ group, data, ...defined(options) }, this.#limits);
-    return pushToGroup(this.#node.pusher, this.#node.store.groups, push, pushBaseId(push.id));
+    return pushToGroup(this.#node.pusher, push, pushBaseId(push.id));
   }
 
   /**
@@ -185,6 +185,7 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
    */
   async joinGroup(token: string, group: string): Promise<boolean> {
     const result = await this.#node.store.groups.join(checkToken(token), checkGroupName(group));
+    this.#node.metrics.groupJoins.inc({ result });
     if (result === 'group_full' || result === 'too_many_groups') throw groupRefusal(result, token, group);
     return result !== 'no_session';
   }

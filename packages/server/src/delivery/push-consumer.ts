@@ -69,7 +69,7 @@ export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob>
       }
       if (work.kind === 'group') {
         const pushed = await refusedForGood(options.pushToGroup(work.push, work.push.id ?? base));
-        return { group: work.push.group, ...pushed };
+        return { group: work.push.group, id: pushed.id, recipients: pushed.recipients };
       }
       const { messages } = work;
       if (messages.length === 0) return { stored: 0, total: 0 };

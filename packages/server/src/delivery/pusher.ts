@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   canonicalJson,
+  storeDefaults,
   type EventItem,
   type GroupMemberResult,
   type Logger,
@@ -14,6 +15,7 @@ import type { NodeMetrics } from '../metrics.js';
 import { PROTOCOL_ROOMS } from '../protocol/client-protocol.js';
 import { BATCH_EVENT, PUSH_EVENT } from '../protocol/wire.js';
 import type { Holding } from './holding.js';
+import { GroupRefusedError } from './group-refused.js';
 import { pushPacket, type OutgoingPush, type RouteChannel, type RoutedPush } from './route-channel.js';
 
 export interface PusherOptions {
@@ -62,22 +64,35 @@ export class Pusher {
   /**
    * Stores one message for every member of `group` (one script call per bucket and page of members, push.lua's own
    * code), then routes them like any push. `id` is the push's: its members' ids derive from it.
+   * @returns the members' results; 'empty' for a group without members (nothing stored)
+   * @throws GroupRefusedError when the group has more than `maxGroupSize` members (nothing stored)
    */
   async pushToGroup(push: {
     group: string;
     data: unknown;
     id: string;
     ttlMs?: number;
-  }): Promise<GroupMemberResult[]> {
+  }): Promise<GroupMemberResult[] | 'empty'> {
+    const { store, metrics } = this.o;
+    const size = await store.groups.size(push.group);
+    if (size === 0) {
+      metrics.groupPushes.inc({ result: 'empty' });
+      return 'empty';
+    }
+    if (size > storeDefaults.maxGroupSize) {
+      metrics.groupPushes.inc({ result: 'group_too_large' });
+      throw new GroupRefusedError(
+        'group_too_large',
+        `group ${push.group} has ${size} members, more than one push reaches (${storeDefaults.maxGroupSize})`,
+      );
+    }
     const text = canonicalJson(push.data);
     const input = { group: push.group, text, id: push.id, ttlMs: push.ttlMs ?? this.o.messageTtlMs };
-    const members = await this.o.metrics.time('push', this.o.store.groups.push(input));
+    const members = await metrics.time('push', store.groups.push(input));
+    metrics.groupPushes.inc({ result: 'pushed' });
     const results = members.map((m) => m.result);
-    await this.#route(
-      results,
-      (i) => ({ token: (members[i] as GroupMemberResult).token, text }),
-      () => push.data,
-    );
+    const memberAt = (i: number) => ({ token: (members[i] as GroupMemberResult).token, text });
+    await this.#route(results, memberAt, () => push.data);
     return members;
   }
 

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   recipientMessageId,
-  storeDefaults,
   type GroupMemberResult,
-  type Groups,
   type PushRefusal,
   type PushResult,
 } from '@io-session/store';
@@ -11,6 +9,8 @@ import { describeIssues, groupNameSchema, pushJobVariants } from '@io-session/wo
 import type { z } from 'zod';
 import type { PayloadLimits } from '../protocol/payload.js';
 import { checkData, PushRejectedError } from './push-input.js';
+
+export { GroupRefusedError, type GroupRefusal } from './group-refused.js';
 
 /** One message to several sessions: `{ tokens, data, id?, ttlMs? }` (CONTRACT.md §10). */
 export type TokensPush = z.infer<typeof pushJobVariants.tokens>;
@@ -32,23 +32,8 @@ export interface RecipientResult {
 export interface GroupPushResult {
   id: string;
   recipients: number;
-}
-
-/** Why a group operation was refused though its input was well formed (CONTRACT.md §10). */
-export type GroupRefusal = 'group_full' | 'too_many_groups' | 'group_too_large';
-
-/**
- * A join or group push refused by a bound: the group has its most members (`maxGroupSize`), the session its most
- * groups (`maxGroupsPerSession`), or a group push would reach more than `maxGroupSize` sessions. Nothing changed.
- */
-export class GroupRefusedError extends Error {
-  constructor(
-    readonly reason: GroupRefusal,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'GroupRefusedError';
-  }
+  /** The group had no members (an unknown group): nothing was stored. */
+  empty?: true;
 }
 
 function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
@@ -112,7 +97,7 @@ export interface RecipientPusher {
     data: unknown;
     id: string;
     ttlMs?: number;
-  }): Promise<GroupMemberResult[]>;
+  }): Promise<GroupMemberResult[] | 'empty'>;
 }
 
 /** Stores and routes one message per token, each with its id derived from `base`. Results in the order given. */
@@ -132,17 +117,9 @@ export async function pushToTokens(
  */
 export async function pushToGroup(
   pusher: RecipientPusher,
-  groups: Groups,
   push: GroupPush,
   base: string,
 ): Promise<GroupPushResult> {
-  const size = await groups.size(push.group);
-  if (size === 0) return { id: base, recipients: 0 };
-  if (size > storeDefaults.maxGroupSize)
-    throw new GroupRefusedError(
-      'group_too_large',
-      `group ${push.group} has ${size} members, more than one push reaches (${storeDefaults.maxGroupSize})`,
-    );
   const { group, data, ttlMs } = push;
   const members = await pusher.pushToGroup({
     group,
@@ -150,5 +127,6 @@ export async function pushToGroup(
     id: base,
     ...(ttlMs !== undefined ? { ttlMs } : {}),
   });
+  if (members === 'empty') return { id: base, recipients: 0, empty: true };
   return { id: base, recipients: members.filter((m) => m.result.stored).length };
 }

@@ -66,8 +66,7 @@ export function registerGroupRoutes(
       ...(body.ttlMs !== undefined ? { ttlMs: body.ttlMs } : {}),
     };
     const pushed = await handler.pushToGroup(group, body.data, options);
-    if (pushed.recipients === 0 && !(await handler.store.groups.size(group)))
-      throw new ApiError('not_found', `group ${group} has no members`);
-    return reply.code(202).send(pushed);
+    if (pushed.empty) throw new ApiError('not_found', `group ${group} has no members`);
+    return reply.code(202).send({ id: pushed.id, recipients: pushed.recipients });
   });
 }

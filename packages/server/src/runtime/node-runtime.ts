@@ -166,7 +166,7 @@ export class NodeRuntime {
         onUnexpectedError: (err) => this.containment.report('push_job', err),
         push: (messages) => this.pusher.pushMany(messages),
         pushToTokens: (push, base) => pushToTokens(this.pusher, push, base),
-        pushToGroup: (push, base) => pushToGroup(this.pusher, this.store.groups, push, base),
+        pushToGroup: (push, base) => pushToGroup(this.pusher, push, base),
         broadcast: (data) => this.pusher.broadcast(data),
       });
     }

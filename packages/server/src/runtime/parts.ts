@@ -176,6 +176,7 @@ export function attachToSocketIo(node: NodeRuntime, draining: () => boolean): vo
 async function joinClaimedGroups(node: NodeRuntime, token: string, groups: readonly string[]): Promise<void> {
   const results = await Promise.all(groups.map((group) => node.store.groups.join(token, group)));
   results.forEach((result, i) => {
+    node.metrics.groupJoins.inc({ result });
     if (result === 'group_full' || result === 'too_many_groups')
       node.logger.warn({ token, group: groups[i], result }, 'a group of the credential was not joined');
   });
