@@ -118,6 +118,22 @@ describe('group pushes in-process (CONTRACT §10)', () => {
     await expect(a.handler.joinGroup('r0', 'g100')).rejects.toBeInstanceOf(GroupRefusedError);
     expect((await a.handler.store.messages.stats()).pushed).toBe(0);
   });
+
+  it('refuses a push to a group above maxGroupSize (group_too_large), storing nothing', async () => {
+    const { a } = await twoNodes('gbig');
+    await clientsOn([a], 'big', 1);
+    await a.handler.joinGroup('big0', 'huge');
+    // members without sessions, written straight into the group's key: only the count matters here
+    const fake = Array.from({ length: 10_000 }, (_, i) => [0, `fake-${i}`]).flat();
+    await a.handler.store.redis.zadd(
+      a.handler.store.keys.groupMembers(a.handler.store.keys.bucketOf('big0'), 'huge'),
+      ...fake,
+    );
+    const refused = await a.handler.pushToGroup('huge', 1).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(GroupRefusedError);
+    expect((refused as GroupRefusedError).reason).toBe('group_too_large');
+    expect((await a.handler.store.messages.stats()).pushed).toBe(0);
+  });
 });
 
 describe('pushes to several tokens in-process (CONTRACT §10)', () => {

@@ -38,6 +38,38 @@ describe('groups in the store (CONTRACT §10)', () => {
     expect(await store.groups.join('u2', 'zone:5')).toBe('no_session');
   });
 
+  it('a session whose grace runs out leaves its groups in the same step; one in an expired grace is never pushed to', async () => {
+    const { store } = openStore({ prefix: uniquePrefix('ggrace'), buckets: 1 });
+    await connectAll(store, ['a', 'b']);
+    for (const t of ['a', 'b']) await store.groups.join(t, 'g');
+    await store.sessions.disconnect({ token: 'a', socketId: 's-a', graceMs: 30 });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    // the grace has run out but no sweeper ended it yet: listed, and refused by the push, never stored
+    const pushed = await store.groups.push({ group: 'g', text: '1', id: 'x', ttlMs: 1000 });
+    expect(pushed.find((m) => m.token === 'a')?.result).toEqual({ stored: false, reason: 'no_session' });
+    expect(await store.groups.join('a', 'other')).toBe('no_session');
+    expect(await store.sessions.expireDue(0)).toHaveLength(1);
+    expect((await store.groups.members('g')).tokens).toEqual(['b']);
+  });
+
+  it('bounds a group’s members in a bucket (join-group-1: -7, changing nothing)', async () => {
+    const { store, redis } = openStore({ prefix: uniquePrefix('gfull'), buckets: 1 });
+    await connectAll(store, ['f0', 'f1', 'f2']);
+    const join = (token: string): Promise<unknown> => {
+      const k = store.keys.session(token);
+      // the script with a bound of 2 members (storeDefaults.maxGroupSize is 10,000)
+      const command = (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)
+        .iosJoinGroup!;
+      return command.call(redis, k.session, k.tag, token, 'small', 100, 2);
+    };
+    expect(await join('f0')).toBe(1);
+    expect(await join('f1')).toBe(1);
+    expect(await join('f2')).toBe(-7);
+    expect(await join('f0')).toBe(2);
+    expect((await store.groups.members('small')).tokens).toEqual(['f0', 'f1']);
+    expect(await store.groups.groupsOf('f2')).toEqual([]);
+  });
+
   it('a group push stores one message per member, with derived ids: a retried push stores nothing twice', async () => {
     const { store } = openStore({ prefix: uniquePrefix('gpush') });
     const tokens = Array.from({ length: 30 }, (_, i) => `m${i}`);
