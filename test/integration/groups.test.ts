@@ -57,6 +57,8 @@ async function groupReceipts(prefix: string, group: string, count: number): Prom
 describe('group pushes in-process (CONTRACT §10)', () => {
   it('reaches every member once, on every node, each with its own id and one receipt carrying the group', async () => {
     const { a, b, prefix } = await twoNodes('gin');
+    const delivered: { group?: string }[] = [];
+    for (const n of [a, b]) n.handler.onMessageDelivered((e) => delivered.push(e));
     const members = await clientsOn([a, b], 'm', 12);
     const outsider = (await clientsOn([a], 'x', 1))[0]!;
     for (const c of members) expect(await a.handler.joinGroup(c.token, 'zone:5')).toBe(true);
@@ -81,6 +83,8 @@ describe('group pushes in-process (CONTRACT §10)', () => {
     expect((await a.handler.store.messages.stats()).pushed).toBe(12);
     expect(outsider.received.items).toHaveLength(0);
     for (const c of members) expect(c.received.items).toHaveLength(1);
+    // the in-process receipts carry the group too
+    expect(delivered.filter((e) => e.group === 'zone:5')).toHaveLength(12);
   });
 
   it('membership ends with the session and with leaveGroup; a page lists each live member once', async () => {

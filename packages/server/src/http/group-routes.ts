@@ -12,8 +12,8 @@ const pageSchema = z.object({
   limit: z.coerce.number().int().min(1).max(storeDefaults.maxPageSize).optional(),
 });
 
-/** The body of `POST /v1/groups/:group/push` (the group is in the path). */
-const groupPushBody = z.object({
+/** The body of `POST /v1/groups/:group/push` (the group is in the path); no other field (a misspelt `ttl` is refused). */
+const groupPushBody = z.strictObject({
   data: z.unknown(),
   id: z.string().optional(),
   ttlMs: z.number().optional(),

@@ -98,7 +98,11 @@ export class NodeRuntime {
     this.store.acks.onReceipts = (item) => {
       this.relay.enqueue([item]);
       for (const r of item.receipts)
-        this.events.emit('delivered', { token: r.token, data: r.data, id: r.id }, r);
+        this.events.emit(
+          'delivered',
+          { token: r.token, data: r.data, id: r.id, ...(r.group !== undefined ? { group: r.group } : {}) },
+          r,
+        );
     };
     attachToSocketIo(this, () => this.#draining);
     registerGauges(this);
