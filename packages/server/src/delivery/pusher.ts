@@ -12,6 +12,7 @@ import type { Server } from 'socket.io';
 import type { NodeMetrics } from '../metrics.js';
 import { PROTOCOL_ROOMS } from '../protocol/client-protocol.js';
 import { BATCH_EVENT, PUSH_EVENT } from '../protocol/wire.js';
+import type { NodeTracing } from '../tracing/node-tracing.js';
 import type { Holding } from './holding.js';
 import { pushPacket, type OutgoingPush, type RouteChannel, type RoutedPush } from './route-channel.js';
 
@@ -29,6 +30,8 @@ export interface PusherOptions {
   publish: (items: EventItem[]) => void;
   /** A logout of one lifetime for this node's sockets of `token`. */
   logoutLocal: (token: string, sid: string) => void;
+  /** Spans, when tracing is on: the push's traceparent is stored with each message and routed with it. */
+  tracing?: NodeTracing | undefined;
 }
 
 /**
@@ -43,13 +46,17 @@ export class Pusher {
 
   /** Stores several messages, then routes the stored ones. Results in the order given. */
   async pushMany(messages: readonly PushJobMessage[]): Promise<PushResult[]> {
+    const span = this.o.tracing?.push(messages.length);
+    const traceparent = span?.traceparent;
     const inputs: PushInput[] = messages.map((m) => ({
       token: m.token,
       text: canonicalJson(m.data),
       ttlMs: m.ttlMs ?? this.o.messageTtlMs,
       ...(m.id !== undefined ? { id: m.id } : {}),
+      ...(traceparent ? { traceparent } : {}),
     }));
-    const results = await this.o.metrics.time('push', this.o.store.pushes.push(inputs));
+    const stored = this.o.store.pushes.push(inputs);
+    const results = await this.o.metrics.time('push', span ? span.around(stored) : stored);
     const remote = new Map<string, OutgoingPush[]>();
     const local: RoutedPush[] = [];
     const counts = new Map<string, number>();
@@ -67,11 +74,12 @@ export class Pusher {
             result.ts,
             (messages[i] as PushJobMessage).data,
             text.length,
+            traceparent,
           ]);
           continue;
         }
         const list = remote.get(instance) ?? [];
-        list.push({ token, seq: result.seq, id: result.id, ts: result.ts, text });
+        list.push({ token, seq: result.seq, id: result.id, ts: result.ts, text, traceparent });
         remote.set(instance, list);
       }
     });

@@ -5,6 +5,7 @@ import { PushRejectedError } from '../delivery/push-input.js';
 import { ApiError, codeOfStatus, sendError } from './errors.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerPushRoutes } from './push-routes.js';
+import { registerRequestSpans } from './request-spans.js';
 import { registerSessionRoutes } from './session-routes.js';
 
 export { publicSession } from './parse.js';
@@ -29,6 +30,7 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
   app.register(
     async (v1) => {
       v1.addHook('onRequest', authorize);
+      if (handler.tracing) registerRequestSpans(v1);
       registerSessionRoutes(v1, handler);
       registerPushRoutes(v1, handler, options.maxPayloadBytes);
       registerOpsRoutes(v1, handler);

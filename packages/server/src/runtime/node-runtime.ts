@@ -17,6 +17,7 @@ import { NodeMetrics } from '../metrics.js';
 import type { ResolvedOptions } from '../options.js';
 import type { ClientProtocol } from '../protocol/client-protocol.js';
 import { Containment } from '../containment.js';
+import { NodeTracing } from '../tracing/node-tracing.js';
 import { registerGauges } from './gauges.js';
 import { attachToSocketIo, makeParts } from './parts.js';
 import { openRedisClients, quitAll, type RedisClients } from './redis-clients.js';
@@ -43,6 +44,8 @@ export class NodeRuntime {
   readonly registration: Registration;
   readonly pusher: Pusher;
   readonly logger: Logger;
+  /** The node's spans; undefined when tracing is off (`options.tracing`). */
+  readonly tracing: NodeTracing | undefined;
   readonly namespaces = new Set<Namespace>();
   #pushConsumer: Worker | undefined;
   #started = false;
@@ -58,6 +61,7 @@ export class NodeRuntime {
   ) {
     const o = options;
     this.logger = o.logger;
+    this.tracing = o.tracing ? new NodeTracing(o.nodeId) : undefined;
     this.containment = new Containment(this.metrics, o.logger);
     this.clients = openRedisClients(o.redis, o.nodeId, o.logger);
     this.clients.sub.on('smessageBuffer', () => this.metrics.pubsubReceived.inc());
@@ -164,6 +168,7 @@ export class NodeRuntime {
         maxPayloadBytes: this.options.maxPayloadBytes,
         onUnexpectedError: (err) => this.containment.report('push_job', err),
         push: (messages) => this.pusher.pushMany(messages),
+        telemetry: this.tracing?.telemetry,
         broadcast: (data) => this.pusher.broadcast(data),
       });
     }

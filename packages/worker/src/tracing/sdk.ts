@@ -44,3 +44,14 @@ export async function stopTracing(): Promise<void> {
   provider = undefined;
   await p?.shutdown().catch(() => undefined);
 }
+
+/** {@link startTracing} for a command: a configuration error is one line on stderr and exit 2. */
+export function startTracingOrExit(serviceName: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  try {
+    return startTracing(serviceName, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`io-session: invalid configuration: ${err.message}\n`);
+    process.exit(2);
+  }
+}
