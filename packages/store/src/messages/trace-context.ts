@@ -20,7 +20,9 @@ export function isTraceparent(value: unknown): value is string {
 
 /** The stored body of a message: its trace part (when it has a valid traceparent), then its data text. */
 export function bodyOf(text: string, traceparent: string | undefined): string {
-  return traceparent !== undefined && isTraceparent(traceparent) ? `${TRACE_MARK}${traceparent}${text}` : text;
+  return traceparent !== undefined && isTraceparent(traceparent)
+    ? `${TRACE_MARK}${traceparent}${text}`
+    : text;
 }
 
 /** A stored body as data text and the traceparent it carries, if any. */

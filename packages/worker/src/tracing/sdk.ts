@@ -19,7 +19,9 @@ let provider: { shutdown(): Promise<void>; forceFlush(): Promise<void> } | undef
 export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): boolean {
   if (!tracingRequested(env)) return false;
   if (provider) return true;
-  const { NodeTracerProvider, BatchSpanProcessor } = requireOptional<SdkTraceNode>('@opentelemetry/sdk-trace-node');
+  const { NodeTracerProvider, BatchSpanProcessor } = requireOptional<SdkTraceNode>(
+    '@opentelemetry/sdk-trace-node',
+  );
   const { OTLPTraceExporter } = requireOptional<OtlpHttp>('@opentelemetry/exporter-trace-otlp-http');
   const { defaultResource, detectResources, envDetector, resourceFromAttributes } =
     requireOptional<Resources>('@opentelemetry/resources');
