@@ -1,3 +1,4 @@
+import { connect } from '@io-session/client';
 import { freePort } from '@io-session/devtools';
 import { loadConfig, startNode, type RunningNode } from '@io-session/server';
 import type { Receipt } from '@io-session/store';
@@ -10,6 +11,7 @@ import {
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deferCleanup } from '../helpers/cleanup.js';
 import { Recorder } from '../helpers/clients.js';
 import { DeliveryClient, pushAccepted } from '../helpers/delivery.js';
 import { TEST_API_KEY } from '../helpers/node-process.js';
@@ -133,6 +135,22 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect(traceId).toBe(callerTrace);
     expect(all.map((s) => s.name)).toContain('POST /v1/push');
     expectOnePushTrace(all, 'otel-h-1');
+  });
+
+  it('a push to the SDK (protocol 3 frames) is one trace too', async () => {
+    const client = connect(url, { token: 'otel-s', transports: ['websocket'] });
+    deferCleanup(() => client.close());
+    client.onPush(() => undefined);
+    await waitUntil(async () => (await node.handler.getSession('otel-s'))?.connections.length === 1, {
+      message: 'otel-s is connected',
+    });
+    await queue.pushMany([
+      { token: 'otel-s', data: { n: 1 }, id: 'otel-s-1' },
+      { token: 'otel-s', data: { n: 2 }, id: 'otel-s-2' },
+    ]);
+    for (const id of ['otel-s-1', 'otel-s-2']) expectOnePushTrace((await spansOfPush(id)).all, id);
+    const [a, b] = await Promise.all(['otel-s-1', 'otel-s-2'].map(spansOfPush));
+    expect(a?.traceId).toBe(b?.traceId);
   });
 
   it('a push stored while its session has no connection keeps its trace through Redis to the replay and the ack', async () => {
