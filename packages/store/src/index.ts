@@ -1,5 +1,5 @@
 export { storeDefaults, type StoreDefaults } from './defaults.js';
-export { Keys, bucketTag, type BucketKeys, type SessionKeys } from './keys.js';
+export { Keys, bucketTag, HASHTABLE_FIELD, type BucketKeys, type SessionKeys } from './keys.js';
 export { bucketOf, fnv1a } from './hash.js';
 export {
   openRedis,

@@ -39,6 +39,12 @@ import { bucketOf } from './hash.js';
 const SLOTS = 16384;
 
 /**
+ * The field every hot hash (rt, pq, pid, st:<slot>) also holds: its long value keeps Redis from storing the hash as
+ * a listpack, whose writes cost O(size). Never a token, message id or seq field (lua/includes/pending.lua).
+ */
+export const HASHTABLE_FIELD = '~';
+
+/**
  * The hash tag of bucket `b` of `buckets`: `<prefix>.<b>`, or `<prefix>.<b>~<n>` with the smallest `n` that puts it
  * in the b-th of `buckets` equal ranges of the 16384 slots. Buckets then cover the slot space evenly, and so spread
  * over a Redis Cluster's primaries as evenly as its slots do (a plain `<prefix>.<b>` lands where CRC16 puts it).
