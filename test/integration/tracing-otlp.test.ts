@@ -88,18 +88,24 @@ describe('tracing with OTLP/HTTP from the node and worker commands', () => {
     const client = new DeliveryClient({ token: 'otlp-a', v2: true });
     await client.connect(node.url);
     await pushAccepted(node.url, { token: 'otlp-a', data: { n: 1 }, id: 'otlp-a-1' });
-    const receipt = await waitUntil(
-      () =>
-        collected.find(
+    const wanted = ['POST /v1/push', 'io-session.push', 'io-session.deliver', 'io-session.ack'];
+    // each process exports in its own batches: wait for the whole trace, then look at who sent what
+    const { receipt, trace } = await waitUntil(
+      () => {
+        const receipt = collected.find(
           (s) => s.name === 'io-session.receipt' && s.attributes['io_session.message.id'] === 'otlp-a-1',
-        ),
-      { timeout: 20_000, message: 'the worker’s io-session.receipt span of otlp-a-1 at the collector' },
+        );
+        const trace = collected.filter((s) => s.traceId === receipt?.traceId);
+        const names = new Set(trace.map((s) => s.name));
+        return receipt && [...wanted, 'process receipts'].every((n) => names.has(n))
+          ? { receipt, trace }
+          : undefined;
+      },
+      { timeout: 20_000, message: 'the spans of otlp-a-1, from the node and the worker, at the collector' },
     );
     expect(receipt.service).toBe('io-session-worker');
-    const trace = collected.filter((s) => s.traceId === receipt.traceId);
     const byNode = new Set(trace.filter((s) => s.service === 'io-session-node').map((s) => s.name));
-    for (const name of ['POST /v1/push', 'io-session.push', 'io-session.deliver', 'io-session.ack'])
-      expect(byNode).toContain(name);
+    for (const name of wanted) expect(byNode).toContain(name);
     expect(trace.some((s) => s.service === 'io-session-worker' && s.name === 'process receipts')).toBe(true);
     await node.stop();
   });

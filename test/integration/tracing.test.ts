@@ -39,16 +39,21 @@ let url: string;
 const spans = (): ReadableSpan[] => exporter.getFinishedSpans();
 const idOf = (s: ReadableSpan): unknown => s.attributes['io_session.message.id'];
 
-/** The spans of one push, once the worker's span of its receipt has ended. */
+/**
+ * The spans of one push, once the worker's spans of its receipt have ended (its `io-session.receipt` span ends
+ * inside the job's run, BullMQ's `process receipts` span just after it).
+ */
 async function spansOfPush(id: string): Promise<{ traceId: string; all: ReadableSpan[] }> {
-  const receipt = await waitUntil(
-    () => spans().find((s) => s.name === 'io-session.receipt' && idOf(s) === id),
-    {
-      message: `the worker's io-session.receipt span of ${id}`,
+  return waitUntil(
+    () => {
+      const receipt = spans().find((s) => s.name === 'io-session.receipt' && idOf(s) === id);
+      if (!receipt) return undefined;
+      const traceId = receipt.spanContext().traceId;
+      const all = spans().filter((s) => s.spanContext().traceId === traceId);
+      return all.some((s) => s.name === 'process receipts') ? { traceId, all } : undefined;
     },
+    { message: `the worker's io-session.receipt and process receipts spans of ${id}` },
   );
-  const traceId = receipt.spanContext().traceId;
-  return { traceId, all: spans().filter((s) => s.spanContext().traceId === traceId) };
 }
 
 /** Names of the spans in one trace that the node and the worker made for message `id` (and the queue hops). */
