@@ -27,6 +27,7 @@ import { MAX_BATCH } from './limits.js';
 import type { NodeMetrics } from './metrics.js';
 import { resolveOptions, type SessionHandlerOptions } from './options.js';
 import type { PayloadLimits } from './protocol/payload.js';
+import type { NodeTracing } from './tracing/node-tracing.js';
 import { NodeRuntime } from './runtime/node-runtime.js';
 
 /**
@@ -66,6 +67,11 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
   /** This node's liveness (its instance id and heartbeat). */
   get registry(): NodeRegistry {
     return this.#node.registry;
+  }
+
+  /** The node's OpenTelemetry spans, or undefined when tracing is off (option `tracing`). */
+  get tracing(): NodeTracing | undefined {
+    return this.#node.tracing;
   }
 
   /** Prometheus metrics of this node (served at `/metrics` by the node command). */

@@ -13,6 +13,8 @@ import {
 } from './queues.js';
 import type { z } from 'zod';
 import { describeIssues, pushJobVariants, pushMessageSchema } from './schemas.js';
+import { telemetryOption } from './tracing/bullmq-telemetry.js';
+import { tracingRequested } from './tracing/trace-context.js';
 
 export interface PushQueueOptions {
   /**
@@ -27,6 +29,13 @@ export interface PushQueueOptions {
   batchSize?: number;
   /** Options of every job added. Default `workerDefaults.pushJobOptions`. */
   jobOptions?: JobsOptions;
+  /**
+   * BullMQ's OpenTelemetry spans (bullmq-otel) for every job added, through the app's registered tracer provider:
+   * the push's trace starts here, or joins the span active at the call, and goes on through the node, the client's
+   * acknowledgement and the receipt (README: Tracing). Default: on when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set.
+   */
+  tracing?: boolean;
 }
 
 /** Options of one push. */
@@ -76,7 +85,11 @@ export class PushQueue {
         `PushQueue batchSize must be a whole number from 1 to ${MAX_PUSH_BATCH}, got ${this.#batchSize}`,
       );
     this.#redis = openRedis(options.connection ?? defaultRedisTarget(), { connectionName: 'ios-push-queue' });
-    this.queue = new Queue<PushJob>(QueueName.push, { connection: this.#redis, prefix: queuePrefix(prefix) });
+    this.queue = new Queue<PushJob>(QueueName.push, {
+      connection: this.#redis,
+      prefix: queuePrefix(prefix),
+      ...telemetryOption(options.tracing ?? tracingRequested()),
+    });
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Logger, PushResult } from '@io-session/store';
 import { QueueName, type PushJob, type PushJobMessage } from '@io-session/worker';
-import { UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import { UnrecoverableError, Worker, type ConnectionOptions, type Telemetry } from 'bullmq';
 import { handlerDefaults } from '../defaults.js';
 import { MAX_BATCH } from '../limits.js';
 import type { PayloadLimits } from '../protocol/payload.js';
@@ -29,6 +29,8 @@ export interface PushConsumerOptions {
   /** One message to every member of a group, the members' ids derived from `base`. */
   pushToGroup: (push: GroupPush, base: string) => Promise<GroupPushResult>;
   broadcast: (data: unknown) => void;
+  /** bullmq-otel when tracing is on: each job runs in its `process push` span, in the producer's trace. */
+  telemetry?: Telemetry | undefined;
   /** A job failed for a reason other than its own data (Redis, a bug): for a metric. It is retried. */
   onUnexpectedError?: (err: Error) => void;
 }
@@ -83,6 +85,7 @@ export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob>
       connection: options.connection,
       prefix: options.prefix,
       concurrency: options.concurrency ?? handlerDefaults.pushConcurrency,
+      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     },
   );
   worker.on('failed', (job, err) => {

@@ -14,6 +14,7 @@ import type { Server } from 'socket.io';
 import type { NodeMetrics } from '../metrics.js';
 import { PROTOCOL_ROOMS } from '../protocol/client-protocol.js';
 import { BATCH_EVENT, PUSH_EVENT } from '../protocol/wire.js';
+import type { NodeTracing } from '../tracing/node-tracing.js';
 import type { Holding } from './holding.js';
 import { GroupRefusedError } from './group-refused.js';
 import { pushPacket, type OutgoingPush, type RouteChannel, type RoutedPush } from './route-channel.js';
@@ -32,6 +33,8 @@ export interface PusherOptions {
   publish: (items: EventItem[]) => void;
   /** A logout of one lifetime for this node's sockets of `token`. */
   logoutLocal: (token: string, sid: string) => void;
+  /** Spans, when tracing is on: the push's traceparent is stored with each message and routed with it. */
+  tracing?: NodeTracing | undefined;
 }
 
 /**
@@ -46,17 +49,22 @@ export class Pusher {
 
   /** Stores several messages, then routes the stored ones. Results in the order given. */
   async pushMany(messages: readonly PushJobMessage[]): Promise<PushResult[]> {
+    const span = this.o.tracing?.push(messages.length);
+    const traceparent = span?.traceparent;
     const inputs: PushInput[] = messages.map((m) => ({
       token: m.token,
       text: canonicalJson(m.data),
       ttlMs: m.ttlMs ?? this.o.messageTtlMs,
       ...(m.id !== undefined ? { id: m.id } : {}),
+      ...(traceparent ? { traceparent } : {}),
     }));
-    const results = await this.o.metrics.time('push', this.o.store.pushes.push(inputs));
+    const stored = this.o.store.pushes.push(inputs);
+    const results = await this.o.metrics.time('push', span ? span.around(stored) : stored);
     await this.#route(
       results,
       (i) => inputs[i] as PushInput,
       (i) => (messages[i] as PushJobMessage).data,
+      traceparent,
     );
     return results;
   }
@@ -98,12 +106,14 @@ export class Pusher {
 
   /**
    * Routes every stored message to the node instances holding its session: one packet per target node, in store
-   * order; this node's own sessions directly. Counts the results by kind.
+   * order; this node's own sessions directly. Counts the results by kind. `traceparent`: the push's span, when
+   * tracing is on (routed with each message).
    */
   async #route(
     results: readonly PushResult[],
     messageAt: (i: number) => { token: string; text: string },
     dataAt: (i: number) => unknown,
+    traceparent?: string,
   ): Promise<void> {
     const remote = new Map<string, OutgoingPush[]>();
     const local: RoutedPush[] = [];
@@ -115,11 +125,11 @@ export class Pusher {
       const { token, text } = messageAt(i);
       for (const instance of result.holders) {
         if (instance === this.o.instance) {
-          local.push([token, result.seq, result.id, result.ts, dataAt(i), text.length]);
+          local.push([token, result.seq, result.id, result.ts, dataAt(i), text.length, traceparent]);
           continue;
         }
         const list = remote.get(instance) ?? [];
-        list.push({ token, seq: result.seq, id: result.id, ts: result.ts, text });
+        list.push({ token, seq: result.seq, id: result.id, ts: result.ts, text, traceparent });
         remote.set(instance, list);
       }
     });

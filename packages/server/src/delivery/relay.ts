@@ -8,6 +8,7 @@ import {
 } from '@io-session/worker';
 import type { JobsOptions } from 'bullmq';
 import { handlerDefaults } from '../defaults.js';
+import type { NodeTracing } from '../tracing/node-tracing.js';
 
 export interface OutboxRelayOptions {
   store: SessionStore;
@@ -20,6 +21,8 @@ export interface OutboxRelayOptions {
   onError?: (error: unknown) => void;
   /** Called after items reached their queues (for metrics). */
   onRelayed?: (items: OutboxItem[]) => void;
+  /** When tracing is on: a receipts job carries the trace of its receipts (bullmq-otel job metadata). */
+  tracing?: NodeTracing | undefined;
 }
 
 /**
@@ -155,10 +158,11 @@ export class OutboxRelay {
       for (let i = 0; i < item.receipts.length; i += handlerDefaults.receiptsPerJob) {
         const id = safeJobId(`r-${item.bucket}-${item.entryId}-${i}`);
         const chunk = item.receipts.slice(i, i + handlerDefaults.receiptsPerJob);
+        const telemetry = this.options.tracing?.receiptsJob(chunk);
         receipts.push({
           name: 'receipts',
           data: { receipts: chunk },
-          opts: { ...this.#jobOptions, deduplication: { id, ttl } },
+          opts: { ...this.#jobOptions, deduplication: { id, ttl }, ...(telemetry ? { telemetry } : {}) },
         });
       }
     }

@@ -7,6 +7,7 @@ import { ApiError, codeOfStatus, sendError } from './errors.js';
 import { registerGroupRoutes } from './group-routes.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerPushRoutes } from './push-routes.js';
+import { registerRequestSpans } from './request-spans.js';
 import { registerSessionRoutes } from './session-routes.js';
 
 export { publicSession } from './parse.js';
@@ -31,6 +32,7 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
   app.register(
     async (v1) => {
       v1.addHook('onRequest', authorize);
+      if (handler.tracing) registerRequestSpans(v1);
       registerSessionRoutes(v1, handler);
       registerPushRoutes(v1, handler, options.maxPayloadBytes);
       registerGroupRoutes(v1, handler, options.maxPayloadBytes);

@@ -18,6 +18,7 @@ import { NodeMetrics } from '../metrics.js';
 import type { ResolvedOptions } from '../options.js';
 import type { ClientProtocol } from '../protocol/client-protocol.js';
 import { Containment } from '../containment.js';
+import { NodeTracing } from '../tracing/node-tracing.js';
 import { registerGauges } from './gauges.js';
 import { attachToSocketIo, makeParts } from './parts.js';
 import { openRedisClients, quitAll, type RedisClients } from './redis-clients.js';
@@ -44,6 +45,8 @@ export class NodeRuntime {
   readonly registration: Registration;
   readonly pusher: Pusher;
   readonly logger: Logger;
+  /** The node's spans; undefined when tracing is off (`options.tracing`). */
+  readonly tracing: NodeTracing | undefined;
   readonly namespaces = new Set<Namespace>();
   #pushConsumer: Worker | undefined;
   #started = false;
@@ -59,6 +62,7 @@ export class NodeRuntime {
   ) {
     const o = options;
     this.logger = o.logger;
+    this.tracing = o.tracing ? new NodeTracing(o.nodeId) : undefined;
     this.containment = new Containment(this.metrics, o.logger);
     this.clients = openRedisClients(o.redis, o.nodeId, o.logger);
     this.clients.sub.on('smessageBuffer', () => this.metrics.pubsubReceived.inc());
@@ -171,6 +175,7 @@ export class NodeRuntime {
         push: (messages) => this.pusher.pushMany(messages),
         pushToTokens: (push, base) => pushToTokens(this.pusher, push, base),
         pushToGroup: (push, base) => pushToGroup(this.pusher, push, base),
+        telemetry: this.tracing?.telemetry,
         broadcast: (data) => this.pusher.broadcast(data),
       });
     }

@@ -53,6 +53,7 @@ function makeRelay(node: NodeRuntime): OutboxRelay {
     instance: node.registry.instance,
     logger: node.logger,
     keepCompleted: node.options.keepCompletedJobs,
+    tracing: node.tracing,
     onError: () => metrics.backgroundErrors.inc({ loop: 'relay' }),
     onRelayed: (items) => {
       const receipts = items.reduce((n, i) => n + (i.kind === 'receipts' ? i.receipts.length : 0), 0);
@@ -105,6 +106,7 @@ function makeDelivery(node: NodeRuntime) {
     maxPayloadBytes: o.maxPayloadBytes,
     maxBufferedBytes: o.maxBufferedBytes,
     onClientData: (event) => node.events.emit('clientData', event),
+    tracing: node.tracing,
   });
   const registration = new Registration({
     store,
@@ -130,6 +132,7 @@ function makeDelivery(node: NodeRuntime) {
     messageTtlMs: o.messageTtlMs,
     publish: (items) => node.publish(items),
     logoutLocal,
+    tracing: node.tracing,
   });
   return { channel, holding, protocol, registration, pusher };
 }

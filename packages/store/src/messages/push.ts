@@ -12,6 +12,8 @@ export interface PushInput {
   /** Message id; generated when absent. Pushing the same id again stores nothing twice. */
   id?: string;
   ttlMs: number;
+  /** The W3C traceparent of the push (tracing on): stored with the message, for its delivery and receipt. */
+  traceparent?: string;
 }
 
 export type PushRefusal = 'no_session' | 'id_conflict' | 'inbox_full' | 'backlog';
@@ -118,6 +120,7 @@ export class Pushes {
         ttlMs: q.input.ttlMs,
         maySettled: q.maySettled,
         text: q.input.text,
+        traceparent: q.input.traceparent,
       }));
       return { tag: b.tag, route: b.route, messages };
     });

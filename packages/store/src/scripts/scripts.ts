@@ -1,4 +1,5 @@
 import type { RedisClient } from '../redis.js';
+import { bodyOf, splitBody } from '../messages/trace-context.js';
 import type { PendingMessage } from '../types.js';
 import { defineScripts } from './load.js';
 import { runScript, type ReplicaWait } from './replica-wait.js';
@@ -36,6 +37,8 @@ export interface PushMessageArgs {
   maySettled: boolean;
   /** Canonical JSON text. */
   text: string;
+  /** Stored before the text when given (messages/trace-context.ts). */
+  traceparent?: string | undefined;
 }
 
 export interface PushReply {
@@ -49,7 +52,7 @@ export interface AckArgs {
   token: string;
   seq: number;
   id: string;
-  /** The receipt's JSON text up to its data: `{"id":…,"token":…,"nodeId":…,"socketId":…`. */
+  /** The receipt's JSON text up to its data: `{"id":…,"token":…,"nodeId":…,"socketId":…` (then `,"traceparent":…` if traced). */
   head: string;
 }
 
@@ -74,7 +77,7 @@ function pendingFrom(reply: Reply, start: number): PendingMessage[] {
       seq: Number(reply[i]),
       id: String(reply[i + 1]),
       ts: Number(reply[i + 2]),
-      text: String(reply[i + 3]),
+      ...splitBody(String(reply[i + 3])),
     });
   }
   return out;
@@ -226,7 +229,7 @@ export class Scripts {
       args.push(g.tag, g.messages.length);
       for (const m of g.messages) {
         // The stored value's tail "<#id>|<id><data>" (#id in bytes, as Lua counts): built here, not per message in Lua.
-        const tail = `${Buffer.byteLength(m.id)}|${m.id}${m.text}`;
+        const tail = `${Buffer.byteLength(m.id)}|${m.id}${m.traceparent ? bodyOf(m.text, m.traceparent) : m.text}`;
         args.push(m.token, m.id, m.ttlMs, m.maySettled ? 1 : 0, tail);
       }
     }
