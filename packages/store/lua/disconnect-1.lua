@@ -5,7 +5,7 @@
   ARGV[1] bucket tag   ARGV[2] token   ARGV[3] socket id   ARGV[4] grace ms
 
   Result: 1 grace started, 0 other connections remain, -1 unknown connection or session (nothing changed: a
-  replayed call lands here)
+  replayed call lands here — the connection's field is gone, so the count and the grace are never moved twice)
   Side effects: the route entry and the node index follow; at grace start the deadline in the due index and the
   marker key whose expiry wakes a sweeper early.
 ]]
@@ -22,7 +22,7 @@ if not value then
   return -1
 end
 local instance = string.match(value, '^(.*)|')
-redis.call('HDEL', session, 'c:' .. socketId)
+redis.call('HDEL', session, 'c:' .. socketId, 'a:' .. socketId)
 local n = redis.call('HINCRBY', session, 'n', -1)
 local rt = rtParse(redis.call('HGET', tag .. ':rt', token))
 local holders, mine = holdersAdd(rt.holders, instance, -1)

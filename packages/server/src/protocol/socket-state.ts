@@ -26,6 +26,8 @@ export interface SocketState {
   released: boolean;
   /** The session was logged out before the socket was connected. */
   loggedOut: boolean;
+  /** Receipts by data this connection asked the store to settle (numbers its calls: a replay settles nothing twice). */
+  receiptsByData: number;
 }
 
 export function newSocketState(input: {
@@ -53,6 +55,7 @@ export function newSocketState(input: {
     connected: false,
     released: false,
     loggedOut: false,
+    receiptsByData: 0,
   };
 }
 

@@ -32,7 +32,10 @@ export interface ConnectResult {
   pending: PendingMessage[];
   /** Where the rest of the inbox starts (`inbox.read` from there); `seq + 1` when the page holds all of it. */
   next: number;
-  /** The socket had already been registered (a replayed call): nothing changed, the same answer. */
+  /**
+   * The socket had already been registered (a replayed call whose first reply was lost): nothing changed, and the
+   * answer is the first call's — its session events (to publish: they were never heard) and the pending messages.
+   */
   duplicate: boolean;
 }
 
@@ -89,7 +92,8 @@ export class Sessions {
     }
     return {
       sid: reply.sid,
-      started: reply.code === 1 || reply.code === 2,
+      // A replay (code 3) of the call that started the session answers as that call would have.
+      started: reply.code === 1 || reply.code === 2 || reply.startedEntry !== '',
       events,
       data: parseJson(reply.data),
       seq: reply.seq,
