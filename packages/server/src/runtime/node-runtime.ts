@@ -67,6 +67,7 @@ export class NodeRuntime {
       buckets: o.buckets,
       statusRetentionMs: o.statusRetentionMs,
       replicaAcks: o.replicaAcks,
+      replicaTimeoutMs: o.replicaTimeoutMs,
       maxPendingPerSession: o.maxPendingPerSession,
     });
     this.registry = new NodeRegistry({
