@@ -152,6 +152,23 @@ describe('every script answers a replay as it answered the first run, and applie
     expect(await store.scripts.ackByData(k, foreign, store.status)).toBe('none');
   });
 
+  it('a replayed acknowledgement answers "already delivered" and appends no second receipt', async () => {
+    const { store } = openStore({ prefix: uniquePrefix('rack') });
+    await store.sessions.connect({ token: 'ida', socketId: 's1', instance, protocol: 2 });
+    const [id] = await pushAll(store, 'ida', ['"x"']);
+    const b = store.keys.session('ida');
+    const head = `{"id":${JSON.stringify(id)},"token":"ida","nodeId":"nodeA","socketId":"s1"`;
+    const call = [{ tag: b.tag, route: b.route, acks: [{ token: 'ida', seq: 1, id: id!, head }] }];
+    const first = await store.scripts.ack(call, store.status);
+    const replay = await store.scripts.ack(call, store.status);
+    expect(first.replies).toEqual([{ code: 1, at: first.now }]);
+    expect(first.entry).not.toBe('');
+    expect(replay.replies).toEqual([{ code: 0, at: first.now }]);
+    expect(replay.entry).toBe('');
+    const receipts = (await store.redis.xrange(b.outbox, '-', '+')).filter(([, f]) => f[0] === 'a');
+    expect(receipts).toHaveLength(1);
+  });
+
   it('a replayed disconnect moves neither the connection count nor the grace deadline', async () => {
     const { store } = openStore({ prefix: uniquePrefix('rdisc') });
     await store.sessions.connect({ token: 'gina', socketId: 's1', instance, protocol: 1 });
