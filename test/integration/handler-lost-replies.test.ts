@@ -13,7 +13,7 @@ async function node(prefix: string) {
 }
 
 describe('a node whose Redis replies are lost or replayed', () => {
-  it('undoes a connect that ran in Redis but whose caller saw an error: the session ends after its grace', async () => {
+  it('undoes a connect that ran in Redis but whose caller saw an error: status 1 then 0, the session ends after its grace', async () => {
     const prefix = uniquePrefix('lostconn');
     dropPrefixAfterwards(prefix);
     const a = await node(prefix);
@@ -32,6 +32,9 @@ describe('a node whose Redis replies are lost or replayed', () => {
       timeout: GRACE_MS + 5000,
       message: 'the session of a failed connect ended',
     });
+    // the lifetime the lost call started is heard of once, start and end, in order (the undo publishes the start)
+    await a.events.waitForCount((e) => e.token === 'ivy', 2, 5000);
+    expect(a.events.filter((e) => e.token === 'ivy').map((e) => e.status)).toEqual([1, 0]);
     // and the node still takes the next connection of that token
     const client = await connectClient(a.url, { token: 'ivy' });
     expect((await reads.getSession('ivy'))?.connections).toHaveLength(1);

@@ -22,6 +22,8 @@ export interface SocketState {
   /** What to do with events either limiter refused: answer at most one a second, disconnect a flood. */
   flood: FloodGuard;
   connected: boolean;
+  /** The registration failed on the node's side: it may have run in Redis, its unregistration undoes it. */
+  unanswered: boolean;
   /** Unregistration has started (it happens once). */
   released: boolean;
   /** The session was logged out before the socket was connected. */
@@ -53,6 +55,7 @@ export function newSocketState(input: {
       replyIntervalMs: handlerDefaults.refusalReplyIntervalMs,
     }),
     connected: false,
+    unanswered: false,
     released: false,
     loggedOut: false,
     receiptsByData: 0,

@@ -140,6 +140,18 @@ export class Scripts {
     return this.#run<number>('iosDisconnect', k.session, k.tag, a.token, a.socketId, a.graceMs);
   }
 
+  /**
+   * disconnect.lua undoing a registration whose answer was lost. @returns its code, the session's sid and, when the
+   * undone connection started that lifetime, the events its connect appended (JSON, as connect-1.lua keeps them).
+   */
+  async undoConnect(
+    k: { session: string; tag: string },
+    a: { token: string; socketId: string; graceMs: number },
+  ): Promise<{ code: number; sid: string; ev: string }> {
+    const r = await this.#run<Reply>('iosDisconnect', k.session, k.tag, a.token, a.socketId, a.graceMs, '1');
+    return { code: Number(r[0]), sid: String(r[1]), ev: String(r[2]) };
+  }
+
   /** @returns how many connections of the instance were removed. */
   reapConnections(
     k: { session: string; tag: string },

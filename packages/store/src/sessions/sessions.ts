@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { StoreContext } from '../context.js';
 import { storeDefaults } from '../defaults.js';
 import { parseJson } from '../json.js';
+import type { ConnectReply } from '../scripts/scripts.js';
 import type { OutboxItem, PendingMessage, Protocol, SessionEvent } from '../types.js';
 
 export interface ConnectInput {
@@ -43,6 +44,42 @@ function eventItem(bucket: number, entryId: string, event: SessionEvent, deadlin
   return { kind: 'event', bucket, entryId, event, ...(deadline !== undefined ? { deadline } : {}) };
 }
 
+/** The events a connect appended (the ended lifetime's end, then the start), as the node publishes them. */
+function connectEvents(
+  bucket: number,
+  input: { token: string; socketId: string },
+  reply: Pick<ConnectReply, 'ended' | 'startedEntry' | 'sid' | 'prevSid'>,
+): EventItem[] {
+  const at = Date.now();
+  const events: EventItem[] = [];
+  if (reply.ended.entry) {
+    const { sid, socketId: id, entry } = reply.ended;
+    const ended: SessionEvent = {
+      type: 'session.ended',
+      token: input.token,
+      sid,
+      id,
+      status: 0,
+      at,
+      reason: 'grace',
+    };
+    events.push(eventItem(bucket, entry, ended));
+  }
+  if (reply.startedEntry) {
+    const started: SessionEvent = {
+      type: 'session.started',
+      token: input.token,
+      sid: reply.sid,
+      id: input.socketId,
+      status: 1,
+      at,
+      ...(reply.prevSid ? { prev: reply.prevSid } : {}),
+    };
+    events.push(eventItem(bucket, reply.startedEntry, started));
+  }
+  return events;
+}
+
 /**
  * The lifecycle of sessions: connections come and go (connect, disconnect, reap), a session ends by logout or when
  * its grace runs out (expire), and carries the client's data. Every change is one Lua script; the scripts that end a
@@ -63,33 +100,7 @@ export class Sessions {
       { ...input, sid: Sessions.newSessionId(), page: storeDefaults.replayPage, scan: span },
       this.ctx.status,
     );
-    const at = Date.now();
-    const events: EventItem[] = [];
-    if (reply.ended.entry) {
-      const { sid, socketId: id, entry } = reply.ended;
-      const ended: SessionEvent = {
-        type: 'session.ended',
-        token: input.token,
-        sid,
-        id,
-        status: 0,
-        at,
-        reason: 'grace',
-      };
-      events.push(eventItem(k.bucket, entry, ended));
-    }
-    if (reply.startedEntry) {
-      const started: SessionEvent = {
-        type: 'session.started',
-        token: input.token,
-        sid: reply.sid,
-        id: input.socketId,
-        status: 1,
-        at,
-        ...(reply.prevSid ? { prev: reply.prevSid } : {}),
-      };
-      events.push(eventItem(k.bucket, reply.startedEntry, started));
-    }
+    const events = connectEvents(k.bucket, input, reply);
     return {
       sid: reply.sid,
       // A replay (code 3) of the call that started the session answers as that call would have.
@@ -111,6 +122,21 @@ export class Sessions {
   }): Promise<'grace' | 'remaining' | 'unknown'> {
     const code = await this.ctx.scripts.disconnect(this.ctx.keys.session(input.token), input);
     return code === 1 ? 'grace' : code === 0 ? 'remaining' : 'unknown';
+  }
+
+  /**
+   * Undoes a registration whose answer was lost (the connect may or may not have run): removes the connection like
+   * `disconnect`. @returns the events that connect appended when it started the lifetime — never heard by the node,
+   * so it publishes them now (the session's `session.ended` follows after the grace).
+   */
+  async undoConnect(input: { token: string; socketId: string; graceMs: number }): Promise<EventItem[]> {
+    const k = this.ctx.keys.session(input.token);
+    const { code, sid, ev } = await this.ctx.scripts.undoConnect(k, input);
+    if (code < 0 || ev === '') return [];
+    const kept = JSON.parse(ev) as { ended: [string, string, string]; started: string; prev: string };
+    const [endedSid = '', socketId = '', entry = ''] = kept.ended;
+    const ended = { sid: endedSid, socketId, entry };
+    return connectEvents(k.bucket, input, { ended, startedEntry: kept.started, sid, prevSid: kept.prev });
   }
 
   /** Removes every connection a dead node instance held in one session. @returns how many. */
