@@ -3,7 +3,9 @@ import { StoreError, StoreErrorCode } from '@io-session/store';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { SessionHandler } from '../session-handler.js';
 import { PushRejectedError } from '../delivery/push-input.js';
+import { GroupRefusedError } from '../delivery/recipients.js';
 import { ApiError, codeOfStatus, sendError } from './errors.js';
+import { registerGroupRoutes } from './group-routes.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerPushRoutes } from './push-routes.js';
 import { registerSessionRoutes } from './session-routes.js';
@@ -32,6 +34,7 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
       v1.addHook('onRequest', authorize);
       registerSessionRoutes(v1, handler);
       registerPushRoutes(v1, handler, options.maxPayloadBytes);
+      registerGroupRoutes(v1, handler, options.maxPayloadBytes);
       registerOpsRoutes(v1, handler);
     },
     { prefix: '/v1' },
@@ -49,6 +52,7 @@ function registerErrorHandlers(app: FastifyInstance, handler: SessionHandler): v
     const cause: unknown = err;
     if (cause instanceof StoreError && cause.code === StoreErrorCode.NotReplicated)
       return sendError(reply, 'unavailable', cause.message);
+    if (err instanceof GroupRefusedError) return sendError(reply, err.reason, err.message);
     if (err instanceof PushRejectedError)
       return sendError(reply, err.reason === 'too_large' ? 'payload_too_large' : 'bad_request', err.message);
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
