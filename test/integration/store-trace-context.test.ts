@@ -73,7 +73,7 @@ describe('a traced stored message', () => {
     const { store, token } = await setup('trdata');
     const [pushed] = await store.pushes.push([{ token, text: '"hello"', ttlMs: 60_000, traceparent: TP }]);
     if (!pushed?.stored) throw new Error('not stored');
-    const result = await store.acks.ackByData('"hello"', { token, nodeId: 'n', socketId: 's1' });
+    const result = await store.acks.ackByData('"hello"', { token, nodeId: 'n', socketId: 's1' }, 1);
     expect(result).toMatchObject({ settled: true, id: pushed.id });
     const [entry] = await outbox(store, token);
     expect(entry?.kind === 'receipts' && entry.receipts[0]).toMatchObject({ id: pushed.id, data: 'hello' });

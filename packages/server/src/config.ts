@@ -50,6 +50,7 @@ export const configSchema = z
     BUCKETS: int(1, 1024).optional(),
     RATE_LIMIT_PER_SEC: int(1).default(50),
     REDIS_WAIT_REPLICAS: int(0, 16).default(0),
+    REDIS_WAIT_TIMEOUT_MS: int(1, 60_000).default(100),
     QUEUE_KEEP_COMPLETED: int(0, 1_000_000).default(0),
   })
   .superRefine((c, ctx) => {

@@ -87,6 +87,7 @@ function handlerOptions(config: Config, logger: Logger): SessionHandlerOptions {
     keyspaceNotifications: config.KEYSPACE_NOTIFICATIONS,
     buckets: config.BUCKETS,
     replicaAcks: config.REDIS_WAIT_REPLICAS,
+    replicaTimeoutMs: config.REDIS_WAIT_TIMEOUT_MS,
     keepCompletedJobs: config.QUEUE_KEEP_COMPLETED,
     logger: logger.child({ component: 'sessions' }),
   };

@@ -53,6 +53,8 @@ export interface SessionHandlerOptions {
   buckets?: number;
   /** Replicas that must have a push (Redis `WAIT`) before it counts as stored. Default `storeDefaults.replicaAcks` (see README: failover). */
   replicaAcks?: number;
+  /** Longest `WAIT` for `replicaAcks`, in ms; a push not acknowledged in time is refused. Default `storeDefaults.replicaTimeoutMs`. */
+  replicaTimeoutMs?: number;
   /** Completed receipts / session-events jobs kept per queue for inspection (QUEUE_KEEP_COMPLETED). Default `handlerDefaults.keepCompletedJobs`. */
   keepCompletedJobs?: number;
   /** Unacknowledged pushes one session may hold; a push beyond it is refused. Default `storeDefaults.maxPendingPerSession`. */
@@ -105,6 +107,7 @@ export function resolveOptions(options: SessionHandlerOptions): ResolvedOptions 
     sweepIntervalMs: storeDefaults.sweepIntervalMs,
     keyspaceNotifications: storeDefaults.notifications,
     replicaAcks: storeDefaults.replicaAcks,
+    replicaTimeoutMs: storeDefaults.replicaTimeoutMs,
     keepCompletedJobs: handlerDefaults.keepCompletedJobs,
     maxPendingPerSession: storeDefaults.maxPendingPerSession,
     maxBufferedBytes: handlerDefaults.maxBufferedBytes,

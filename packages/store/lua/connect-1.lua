@@ -13,7 +13,9 @@
             includes/pending.lua) }
     code 0 joined the live session (a running grace is cancelled); 1 started a new session; 2 the previous
     lifetime's grace had run out before any sweeper ended it: ended it, started a new one; 3 this socket was
-    already registered (a replayed or retried call): nothing changes, the answer is the same.
+    already registered (a replayed call: the first reply was lost): nothing changes, and the answer is the first
+    one's — the session events it appended (kept in the session's field `ev` when this socket started it) and
+    the pending messages as they are now.
     seq: the session's last push sequence; the pending messages (oldest first, one page) have seq <= it.
     next: where the rest of the inbox starts (read-pending from there); seq + 1 when the page holds all of it.
   Side effects: `session.started` (for code 2 after `session.ended`) in the outbox; expired messages met are dropped.
@@ -39,6 +41,11 @@ local code, ended, startedEntry, prevSid = 0, { '', '', '' }, '', ''
 if redis.call('EXISTS', k.session) == 1 then
   if redis.call('HEXISTS', k.session, field) == 1 then
     code = 3
+    local first, ev = unpack(redis.call('HMGET', k.session, 'fc', 'ev'))
+    if first == socketId and ev then
+      local e = cjson.decode(ev)
+      ended, startedEntry, prevSid = e.ended, e.started, e.prev
+    end
   else
     local n, g = unpack(redis.call('HMGET', k.session, 'n', 'g'))
     if tonumber(n) == 0 and g and tonumber(g) <= now then
@@ -56,14 +63,17 @@ if code == 1 or code == 2 then
   if tomb then
     prevSid = cjson.decode(tomb).sid or ''
   end
-  redis.call('HSET', k.session, 'sid', newSid, 't0', now, 'n', 1, 'fc', socketId, field, instance .. '|' .. protocol)
-  redis.call('ZADD', k.all, 0, token)
-  redis.call('HSET', tag .. ':rt', token, rtFormat({ seq = 0, count = 0, lo = 1, rc = 0, g = 0, holders = instance .. ':1' }),
-             HASHTABLE_FIELD, HASHTABLE_VALUE)
   startedEntry = redis.call('XADD', k.outbox, '*', 'e', cjson.encode({
     type = 'session.started', token = token, sid = newSid, id = socketId, status = 1, at = now,
     prev = (prevSid ~= '' and prevSid) or nil,
   }))
+  -- what a replay of this call must answer (its reply may be lost: code 3 returns these events again)
+  local ev = cjson.encode({ ended = ended, started = startedEntry, prev = prevSid })
+  redis.call('HSET', k.session, 'sid', newSid, 't0', now, 'n', 1, 'fc', socketId, field, instance .. '|' .. protocol,
+             'ev', ev)
+  redis.call('ZADD', k.all, 0, token)
+  redis.call('HSET', tag .. ':rt', token, rtFormat({ seq = 0, count = 0, lo = 1, rc = 0, g = 0, holders = instance .. ':1' }),
+             HASHTABLE_FIELD, HASHTABLE_VALUE)
 elseif code == 0 then
   redis.call('HSET', k.session, field, instance .. '|' .. protocol)
   redis.call('HINCRBY', k.session, 'n', 1)

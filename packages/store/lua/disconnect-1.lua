@@ -3,9 +3,12 @@
 
   KEYS[1] session hash <tag>:s:<token>
   ARGV[1] bucket tag   ARGV[2] token   ARGV[3] socket id   ARGV[4] grace ms
+  ARGV[5] '1' when this undoes a registration whose answer was lost (optional)
 
   Result: 1 grace started, 0 other connections remain, -1 unknown connection or session (nothing changed: a
-  replayed call lands here)
+  replayed call lands here — the connection's field is gone, so the count and the grace are never moved twice).
+  An undo answers { code, sid, ev }: when the undone connection started its lifetime, `ev` holds the events that
+  connect appended (connect-1.lua), which the node never heard of; else ''.
   Side effects: the route entry and the node index follow; at grace start the deadline in the due index and the
   marker key whose expiry wakes a sweeper early.
 ]]
@@ -17,12 +20,13 @@ local graceMs = tonumber(ARGV[4])
 if not graceMs then
   return redis.error_reply('ERR disconnect: bad arguments')
 end
-local value = redis.call('HGET', session, 'c:' .. socketId)
+local undo = ARGV[5] == '1'
+local value, first, ev, sid = unpack(redis.call('HMGET', session, 'c:' .. socketId, 'fc', 'ev', 'sid'))
 if not value then
-  return -1
+  return undo and { -1, '', '' } or -1
 end
 local instance = string.match(value, '^(.*)|')
-redis.call('HDEL', session, 'c:' .. socketId)
+redis.call('HDEL', session, 'c:' .. socketId, 'a:' .. socketId)
 local n = redis.call('HINCRBY', session, 'n', -1)
 local rt = rtParse(redis.call('HGET', tag .. ':rt', token))
 local holders, mine = holdersAdd(rt.holders, instance, -1)
@@ -40,4 +44,7 @@ if n <= 0 then
   code = 1
 end
 redis.call('HSET', tag .. ':rt', token, rtFormat(rt))
+if undo then
+  return { code, sid or '', (first == socketId and ev) or '' }
+end
 return code

@@ -22,9 +22,9 @@ local removed, lastId = 0, nil
 for i = 1, #fields, 2 do
   local f, v = fields[i], fields[i + 1]
   if string.sub(f, 1, 2) == 'c:' and string.sub(v, 1, #owned) == owned then
-    redis.call('HDEL', session, f)
-    removed = removed + 1
     lastId = string.sub(f, 3)
+    redis.call('HDEL', session, f, 'a:' .. lastId)
+    removed = removed + 1
   end
 end
 if removed == 0 then

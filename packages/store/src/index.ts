@@ -15,7 +15,7 @@ export { defineScripts, loadScript, scriptFiles, type ScriptFile } from './scrip
 export { Scripts, type StatusArgs } from './scripts/scripts.js';
 export { StoreError, StoreErrorCode, storeError, LayoutError } from './errors.js';
 export { canonicalJson, parseJson } from './json.js';
-export { SessionStore, LAYOUT_VERSION, type SessionStoreOptions } from './session-store.js';
+export { SessionStore, LAYOUT_VERSION, LAYOUT_MARK, type SessionStoreOptions } from './session-store.js';
 export type { StoreContext } from './context.js';
 export { Sessions, type ConnectInput, type ConnectResult, type EventItem } from './sessions/sessions.js';
 export { SessionReads, nodeIdOf, type SessionPage } from './sessions/reads.js';

@@ -19,6 +19,12 @@ import { Sessions } from './sessions/sessions.js';
  */
 export const LAYOUT_VERSION = 2;
 
+/**
+ * What layout 2 writes in the layout record's `buckets` field, where io-session 0.1 kept its bucket count: not a
+ * number, so that a 0.1 node started against this Redis refuses it instead of mixing its layout with ours.
+ */
+export const LAYOUT_MARK = 'layout-2: see bucketCount';
+
 export interface SessionStoreOptions {
   /** The client every command goes through (a single Redis or a Cluster). Not closed by the store. */
   redis: RedisClient;
@@ -95,22 +101,36 @@ export class SessionStore implements StoreContext {
    * Checks that the cluster's Redis holds this node's layout: the same bucket count, and data of this layout
    * version. The first node to start writes the record; every heartbeat checks it again, so a Redis that lost its
    * data cannot let two layouts mix (whoever writes the record first wins, the other node stops).
-   * @throws LayoutError naming BUCKETS, or the layout version to migrate.
+   *
+   * The record is `layout`, `bucketCount`, and `buckets` = {@link LAYOUT_MARK}: io-session 0.1 (layout 1) wrote
+   * only `buckets`, a number, and compares it with its own count — it refuses this record (never a number), and a
+   * numeric `buckets` without `layout` is 0.1's record, which this node refuses.
+   * @throws LayoutError naming BUCKETS, or KEY_PREFIX and the migration.
    */
   async verifyLayout(): Promise<void> {
     const { config, bucketCount, prefix } = this.keys;
-    // A record without a layout field was written by layout 1 (io-session 0.1): never claim it as ours.
-    if (!(await this.redis.hexists(config, 'buckets')))
-      await this.redis.hsetnx(config, 'layout', LAYOUT_VERSION);
-    await this.redis.hsetnx(config, 'buckets', bucketCount);
-    const [layout, buckets] = await this.redis.hmget(config, 'layout', 'buckets');
+    await this.redis.hsetnx(config, 'buckets', LAYOUT_MARK);
+    const [legacy] = await this.redis.hmget(config, 'buckets');
+    if (legacy !== LAYOUT_MARK && (await this.redis.hget(config, 'layout')) === null)
+      throw new LayoutError(
+        'KEY_PREFIX',
+        `the data under key prefix '${prefix}' was written by io-session v0.1.0 (layout 1); this node writes ` +
+          `layout ${LAYOUT_VERSION} and cannot read it: stop every v0.1.0 node and migrate (docs/operating.md ` +
+          `"Upgrading from v0.1.0"), or start the new nodes under another KEY_PREFIX`,
+      );
+    await this.redis.hsetnx(config, 'layout', LAYOUT_VERSION);
+    await this.redis.hsetnx(config, 'bucketCount', bucketCount);
+    const [layout, counted] = await this.redis.hmget(config, 'layout', 'bucketCount');
     if (Number(layout) !== LAYOUT_VERSION) {
       throw new LayoutError(
         'KEY_PREFIX',
         `the data under key prefix '${prefix}' has io-session layout ${layout ?? 1}, this node writes layout ` +
-          `${LAYOUT_VERSION}: nodes of both must not mix — see docs/operating.md "Upgrading", or use another KEY_PREFIX`,
+          `${LAYOUT_VERSION}: nodes of both must not mix — see docs/operating.md "Upgrading from v0.1.0", or use ` +
+          `another KEY_PREFIX`,
       );
     }
+    // A layout-2 record written before `bucketCount` existed keeps the count in `buckets`.
+    const buckets = legacy !== LAYOUT_MARK && legacy !== null ? legacy : counted;
     if (Number(buckets) !== bucketCount) {
       throw new LayoutError(
         'BUCKETS',

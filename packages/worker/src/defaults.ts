@@ -27,6 +27,11 @@ export const workerDefaults = {
     removeOnComplete: { age: 3600, count: 100_000 },
     removeOnFail: { age: 7 * 24 * 3600 },
   } satisfies JobsOptions as JobsOptions,
+  /**
+   * How soon a `session.started` whose previous lifetime's `session.ended` job has not left the queue yet looks
+   * again, in ms (lifetime order per token).
+   */
+  lifetimeOrderRetryMs: 250,
   /** How long one webhook POST may take before it counts as failed, in ms. */
   webhookTimeoutMs: 10_000,
 } as const;

@@ -8,7 +8,7 @@ import {
   type RedisTarget,
   type SessionEvent,
 } from '@io-session/store';
-import { Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import { backoffStrategy } from './backoff.js';
 import { Batcher } from './batcher.js';
 import { defaultKeyPrefix, defaultRedisTarget } from './connection.js';
@@ -17,6 +17,7 @@ import { JobDelivery, type Handler, type JobOutcome, type Stage } from './job-de
 import type { HandlerScope } from './job-marker-keys.js';
 import { JobMarkers } from './job-markers.js';
 import { eventIdOf, eventOf, receiptsOf } from './jobs.js';
+import { LifetimeOrder } from './lifetime-order.js';
 import { QueueName, queuePrefix, type ReceiptsJob, type SessionEventJob } from './queues.js';
 import { telemetryOption } from './tracing/bullmq-telemetry.js';
 import { withReceiptSpans } from './tracing/receipt-spans.js';
@@ -180,6 +181,8 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
   readonly #delivery: JobDelivery;
   readonly #logger: Logger;
   readonly #workers: Worker[] = [];
+  /** The session-events queue, read to keep each token's events in lifetime order. */
+  #eventsQueue: Queue | undefined;
   readonly #options: ResolvedOptions;
   #closing: Promise<void> | undefined;
 
@@ -209,14 +212,26 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
         const run = () => this.#delivery.run({ job, token, items, idOf: (r) => r.id, stages: receiptStages });
         return o.tracing ? withReceiptSpans(items, run) : run();
       });
-    if (eventStages.length > 0)
-      this.#consume<SessionEventJob>(
-        QueueName.sessionEvents,
-        o.eventsConcurrency,
-        scopesOf(eventStages),
-        (job, token) =>
-          this.#delivery.run({ job, token, items: [eventOf(job)], idOf: eventIdOf, stages: eventStages }),
-      );
+    if (eventStages.length > 0) this.#consumeEvents(o, eventStages);
+  }
+
+  #consumeEvents(o: ResolvedOptions, stages: Stage<SessionEvent>[]): void {
+    this.#eventsQueue = new Queue(QueueName.sessionEvents, {
+      connection: this.#redis,
+      prefix: queuePrefix(this.prefix),
+    });
+    this.#eventsQueue.on('error', (err: Error) => this.#trouble(err));
+    const order = new LifetimeOrder(this.#eventsQueue, this.#logger);
+    this.#consume<SessionEventJob>(
+      QueueName.sessionEvents,
+      o.eventsConcurrency,
+      scopesOf(stages),
+      async (job, token) => {
+        const event = eventOf(job);
+        await order.gate(job, token, event);
+        return this.#delivery.run({ job, token, items: [event], idOf: eventIdOf, stages });
+      },
+    );
   }
 
   /** The queues this worker consumes. */
@@ -233,6 +248,7 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await Promise.all(this.#workers.map((w) => w.close()));
+      await this.#eventsQueue?.close();
       this.#markers.stop();
       await this.#redis.quit().catch(() => this.#redis.disconnect());
       this.#logger.info({ prefix: this.prefix }, 'io-session worker closed');

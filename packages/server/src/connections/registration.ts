@@ -68,6 +68,8 @@ export class Registration {
       return true;
     } catch (err) {
       this.o.logger.warn({ err, token: state.token }, 'could not register a connection; refusing it');
+      // It may have run (a lost reply): undone, and the events it appended are published then.
+      state.unanswered = true;
       this.release(socket, state);
       return false;
     }
@@ -97,7 +99,8 @@ export class Registration {
     for (let attempt = 0; ; attempt++) {
       try {
         const input = { token: state.token, socketId: socket.id, graceMs: this.o.graceMs };
-        await metrics.time('disconnect', store.sessions.disconnect(input));
+        if (state.unanswered) this.o.publish(await store.sessions.undoConnect(input));
+        else await metrics.time('disconnect', store.sessions.disconnect(input));
         metrics.disconnects.inc();
         break;
       } catch (err) {

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { StoreError, StoreErrorCode } from '@io-session/store';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { SessionHandler } from '../session-handler.js';
 import { PushRejectedError } from '../delivery/push-input.js';
@@ -49,6 +50,10 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
 function registerErrorHandlers(app: FastifyInstance, handler: SessionHandler): void {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof ApiError) return sendError(reply, err.code, err.message);
+    // Stored on the primary, but not on REDIS_WAIT_REPLICAS replicas in time: not acknowledged (the caller retries).
+    const cause: unknown = err;
+    if (cause instanceof StoreError && cause.code === StoreErrorCode.NotReplicated)
+      return sendError(reply, 'unavailable', cause.message);
     if (err instanceof GroupRefusedError) return sendError(reply, err.reason, err.message);
     if (err instanceof PushRejectedError)
       return sendError(reply, err.reason === 'too_large' ? 'payload_too_large' : 'bad_request', err.message);

@@ -199,7 +199,8 @@ export class ClientProtocol {
       if (result?.settled && !result.duplicate) return;
     }
     const who = { token: state.token, nodeId: this.o.nodeId, socketId: socket.id };
-    const result = await this.o.store.acks.ackByData(text, who);
+    state.receiptsByData += 1;
+    const result = await this.o.store.acks.ackByData(text, who, state.receiptsByData);
     if (!result.settled) this.#refused(result.code);
     this.o.metrics.deliveries.inc();
   }

@@ -22,10 +22,14 @@ export interface SocketState {
   /** What to do with events either limiter refused: answer at most one a second, disconnect a flood. */
   flood: FloodGuard;
   connected: boolean;
+  /** The registration failed on the node's side: it may have run in Redis, its unregistration undoes it. */
+  unanswered: boolean;
   /** Unregistration has started (it happens once). */
   released: boolean;
   /** The session was logged out before the socket was connected. */
   loggedOut: boolean;
+  /** Receipts by data this connection asked the store to settle (numbers its calls: a replay settles nothing twice). */
+  receiptsByData: number;
 }
 
 export function newSocketState(input: {
@@ -51,8 +55,10 @@ export function newSocketState(input: {
       replyIntervalMs: handlerDefaults.refusalReplyIntervalMs,
     }),
     connected: false,
+    unanswered: false,
     released: false,
     loggedOut: false,
+    receiptsByData: 0,
   };
 }
 

@@ -72,6 +72,7 @@ export class NodeRuntime {
       buckets: o.buckets,
       statusRetentionMs: o.statusRetentionMs,
       replicaAcks: o.replicaAcks,
+      replicaTimeoutMs: o.replicaTimeoutMs,
       maxPendingPerSession: o.maxPendingPerSession,
     });
     this.registry = new NodeRegistry({

@@ -83,9 +83,15 @@ export class Acks {
 
   /**
    * The fallback of the seed's receipt, when the node could not match it to a message it sent: settles the oldest
-   * pending message of the session whose data equals `text` — bounded work, and a budget per session.
+   * pending message of the session whose data equals `text` — bounded work, and a budget per session. `call`
+   * numbers the connection's calls (1, 2, …, in the order made): a replayed call answers as it did and settles
+   * nothing twice.
    */
-  async ackByData(text: string, input: Omit<AckInput, 'seq' | 'id' | 'data'>): Promise<AckResult> {
+  async ackByData(
+    text: string,
+    input: Omit<AckInput, 'seq' | 'id' | 'data'>,
+    call: number,
+  ): Promise<AckResult> {
     const k = this.ctx.keys.session(input.token);
     const found = await this.ctx.scripts.ackByData(
       k,
@@ -95,11 +101,14 @@ export class Acks {
         head: receiptHead(undefined, input),
         scan: storeDefaults.ackByDataScan,
         ratePerSec: storeDefaults.ackByDataPerSec,
+        socketId: input.socketId,
+        call,
       },
       this.ctx.status,
     );
     if (found === 'budget') return { settled: false, code: StoreErrorCode.RateLimited };
     if (found === 'none') return { settled: false, code: StoreErrorCode.UnknownMessage };
+    if (found === 'replayed') return { settled: true, duplicate: true, id: '', deliveredAt: 0 };
     const full: AckInput = { ...input, seq: found.seq, id: found.id, data: JSON.parse(text) as unknown };
     this.onReceipts({
       kind: 'receipts',

@@ -130,9 +130,12 @@ export class Pushes {
       wait,
     );
     if (wait && (replicas ?? 0) < wait.replicas) {
+      // Not acknowledged: stored on the primary, so it may still be delivered; a retry with the same id stores
+      // nothing twice. (WAIT's answer is all we know: replication stays asynchronous.)
       throw new StoreError(
         StoreErrorCode.NotReplicated,
-        `the push reached ${replicas ?? 0} of ${wait.replicas} replicas in time`,
+        `the push reached ${replicas ?? 0} of ${wait.replicas} replicas (REDIS_WAIT_REPLICAS) within ` +
+          `${wait.timeoutMs} ms: not acknowledged; it may still be delivered — retry with the same id`,
       );
     }
     let at = 0;

@@ -15,7 +15,10 @@ export interface StatusArgs {
 }
 
 export interface ConnectReply {
-  /** 0 joined, 1 started, 2 ended the previous lifetime and started, 3 already registered (a replay). */
+  /**
+   * 0 joined, 1 started, 2 ended the previous lifetime and started, 3 already registered (a replay: `ended`,
+   * `startedEntry` and `prevSid` are the first run's).
+   */
   code: 0 | 1 | 2 | 3;
   sid: string;
   data: string;
@@ -141,6 +144,18 @@ export class Scripts {
     return this.#run<number>('iosDisconnect', k.session, k.tag, a.token, a.socketId, a.graceMs);
   }
 
+  /**
+   * disconnect.lua undoing a registration whose answer was lost. @returns its code, the session's sid and, when the
+   * undone connection started that lifetime, the events its connect appended (JSON, as connect-1.lua keeps them).
+   */
+  async undoConnect(
+    k: { session: string; tag: string },
+    a: { token: string; socketId: string; graceMs: number },
+  ): Promise<{ code: number; sid: string; ev: string }> {
+    const r = await this.#run<Reply>('iosDisconnect', k.session, k.tag, a.token, a.socketId, a.graceMs, '1');
+    return { code: Number(r[0]), sid: String(r[1]), ev: String(r[2]) };
+  }
+
   /** @returns how many connections of the instance were removed. */
   reapConnections(
     k: { session: string; tag: string },
@@ -258,12 +273,23 @@ export class Scripts {
     return { now: Number(reply[0]), entry: String(reply[1]), replies };
   }
 
-  /** @returns the settled message, 'none' when no pending message has that data, 'budget' when spent. */
+  /**
+   * @returns the settled message, 'none' when no pending message has that data, 'budget' when spent, 'replayed'
+   * when this call ran before and its answer is no longer kept (it changed nothing now).
+   */
   async ackByData(
     k: { session: string; tag: string },
-    a: { token: string; text: string; head: string; scan: number; ratePerSec: number },
+    a: {
+      token: string;
+      text: string;
+      head: string;
+      scan: number;
+      ratePerSec: number;
+      socketId: string;
+      call: number;
+    },
     s: StatusArgs,
-  ): Promise<{ seq: number; id: string; at: number; entry: string } | 'none' | 'budget'> {
+  ): Promise<{ seq: number; id: string; at: number; entry: string } | 'none' | 'budget' | 'replayed'> {
     const r = await this.#run<Reply>(
       'iosAckByData',
       k.session,
@@ -275,9 +301,12 @@ export class Scripts {
       a.ratePerSec,
       s.retentionMs,
       s.slotMs,
+      a.socketId,
+      a.call,
     );
     const code = Number(r[0]);
     if (code === -5) return 'budget';
+    if (code === 0) return 'replayed';
     if (code !== 1) return 'none';
     return { seq: Number(r[1]), id: String(r[2]), at: Number(r[3]), entry: String(r[4]) };
   }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { StoreContext } from '../context.js';
 import { storeDefaults } from '../defaults.js';
 import { parseJson } from '../json.js';
+import type { ConnectReply } from '../scripts/scripts.js';
 import type { OutboxItem, PendingMessage, Protocol, SessionEvent } from '../types.js';
 
 export interface ConnectInput {
@@ -32,12 +33,51 @@ export interface ConnectResult {
   pending: PendingMessage[];
   /** Where the rest of the inbox starts (`inbox.read` from there); `seq + 1` when the page holds all of it. */
   next: number;
-  /** The socket had already been registered (a replayed call): nothing changed, the same answer. */
+  /**
+   * The socket had already been registered (a replayed call whose first reply was lost): nothing changed, and the
+   * answer is the first call's — its session events (to publish: they were never heard) and the pending messages.
+   */
   duplicate: boolean;
 }
 
 function eventItem(bucket: number, entryId: string, event: SessionEvent, deadline?: number): EventItem {
   return { kind: 'event', bucket, entryId, event, ...(deadline !== undefined ? { deadline } : {}) };
+}
+
+/** The events a connect appended (the ended lifetime's end, then the start), as the node publishes them. */
+function connectEvents(
+  bucket: number,
+  input: { token: string; socketId: string },
+  reply: Pick<ConnectReply, 'ended' | 'startedEntry' | 'sid' | 'prevSid'>,
+): EventItem[] {
+  const at = Date.now();
+  const events: EventItem[] = [];
+  if (reply.ended.entry) {
+    const { sid, socketId: id, entry } = reply.ended;
+    const ended: SessionEvent = {
+      type: 'session.ended',
+      token: input.token,
+      sid,
+      id,
+      status: 0,
+      at,
+      reason: 'grace',
+    };
+    events.push(eventItem(bucket, entry, ended));
+  }
+  if (reply.startedEntry) {
+    const started: SessionEvent = {
+      type: 'session.started',
+      token: input.token,
+      sid: reply.sid,
+      id: input.socketId,
+      status: 1,
+      at,
+      ...(reply.prevSid ? { prev: reply.prevSid } : {}),
+    };
+    events.push(eventItem(bucket, reply.startedEntry, started));
+  }
+  return events;
 }
 
 /**
@@ -60,36 +100,11 @@ export class Sessions {
       { ...input, sid: Sessions.newSessionId(), page: storeDefaults.replayPage, scan: span },
       this.ctx.status,
     );
-    const at = Date.now();
-    const events: EventItem[] = [];
-    if (reply.ended.entry) {
-      const { sid, socketId: id, entry } = reply.ended;
-      const ended: SessionEvent = {
-        type: 'session.ended',
-        token: input.token,
-        sid,
-        id,
-        status: 0,
-        at,
-        reason: 'grace',
-      };
-      events.push(eventItem(k.bucket, entry, ended));
-    }
-    if (reply.startedEntry) {
-      const started: SessionEvent = {
-        type: 'session.started',
-        token: input.token,
-        sid: reply.sid,
-        id: input.socketId,
-        status: 1,
-        at,
-        ...(reply.prevSid ? { prev: reply.prevSid } : {}),
-      };
-      events.push(eventItem(k.bucket, reply.startedEntry, started));
-    }
+    const events = connectEvents(k.bucket, input, reply);
     return {
       sid: reply.sid,
-      started: reply.code === 1 || reply.code === 2,
+      // A replay (code 3) of the call that started the session answers as that call would have.
+      started: reply.code === 1 || reply.code === 2 || reply.startedEntry !== '',
       events,
       data: parseJson(reply.data),
       seq: reply.seq,
@@ -107,6 +122,21 @@ export class Sessions {
   }): Promise<'grace' | 'remaining' | 'unknown'> {
     const code = await this.ctx.scripts.disconnect(this.ctx.keys.session(input.token), input);
     return code === 1 ? 'grace' : code === 0 ? 'remaining' : 'unknown';
+  }
+
+  /**
+   * Undoes a registration whose answer was lost (the connect may or may not have run): removes the connection like
+   * `disconnect`. @returns the events that connect appended when it started the lifetime — never heard by the node,
+   * so it publishes them now (the session's `session.ended` follows after the grace).
+   */
+  async undoConnect(input: { token: string; socketId: string; graceMs: number }): Promise<EventItem[]> {
+    const k = this.ctx.keys.session(input.token);
+    const { code, sid, ev } = await this.ctx.scripts.undoConnect(k, input);
+    if (code < 0 || ev === '') return [];
+    const kept = JSON.parse(ev) as { ended: [string, string, string]; started: string; prev: string };
+    const [endedSid = '', socketId = '', entry = ''] = kept.ended;
+    const ended = { sid: endedSid, socketId, entry };
+    return connectEvents(k.bucket, input, { ended, startedEntry: kept.started, sid, prevSid: kept.prev });
   }
 
   /** Removes every connection a dead node instance held in one session. @returns how many. */
