@@ -51,7 +51,9 @@ describe('SessionStore lifecycle on a real Redis', () => {
     await waitUntil(
       async () => {
         const rounds = await Promise.all(
-          sweepers.flatMap((s) => Array.from({ length: 8 }, (_, b) => s.sessions.expireDue(b))),
+          sweepers.flatMap((s) =>
+            Array.from({ length: s.keys.bucketCount }, (_, b) => s.sessions.expireDue(b)),
+          ),
         );
         ended.push(...rounds.flat());
         return ended.length >= tokens.length;
@@ -61,7 +63,9 @@ describe('SessionStore lifecycle on a real Redis', () => {
     // a few more rounds: nobody may end anything again
     for (let i = 0; i < 3; i++) {
       const late = await Promise.all(
-        sweepers.flatMap((s) => Array.from({ length: 8 }, (_, b) => s.sessions.expireDue(b))),
+        sweepers.flatMap((s) =>
+          Array.from({ length: s.keys.bucketCount }, (_, b) => s.sessions.expireDue(b)),
+        ),
       );
       ended.push(...late.flat());
     }
