@@ -55,11 +55,11 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     if (c.AUTH === 'jwt' && !c.AUTH_SECRET)
       ctx.addIssue({ code: 'custom', path: ['AUTH_SECRET'], message: 'is required when AUTH=jwt' });
-    if (c.HEARTBEAT_TTL_MS <= c.HEARTBEAT_MS)
+    if (c.HEARTBEAT_TTL_MS < 3 * c.HEARTBEAT_MS)
       ctx.addIssue({
         code: 'custom',
         path: ['HEARTBEAT_TTL_MS'],
-        message: 'must be larger than HEARTBEAT_MS',
+        message: 'must be at least 3 × HEARTBEAT_MS (a node beats several times per TTL)',
       });
   });
 

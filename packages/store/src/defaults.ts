@@ -21,8 +21,15 @@ export const storeDefaults = {
   replicaTimeoutMs: 100,
   /** How often a node says it is alive, in ms. */
   heartbeatMs: 2000,
-  /** How long after its last heartbeat a node counts as dead and its connections are reaped, in ms. */
+  /**
+   * How long after its last heartbeat a node counts as dead and its connections are reaped, in ms — counted only while
+   * Redis answered the reaper (the liveness rule, lua/claim-dead-node-3.lua): a Redis outage fences no node.
+   */
   heartbeatTtlMs: 10_000,
+  /** A heartbeat retried after a failure waits at most this share of the TTL (so a node retries several times per TTL). */
+  heartbeatRetryShare: 0.2,
+  /** Two heartbeats further apart than this share of the TTL break a node's streak (it may not reap for a TTL). */
+  heartbeatGapShare: 0.5,
   /** How often every bucket is checked for ended graces and the cluster for dead nodes, in ms. */
   sweepIntervalMs: 1000,
   /** Keyspace notifications as a fast path for grace ends: `auto` (use them when Redis allows) or `off`. */

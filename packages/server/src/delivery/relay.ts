@@ -13,7 +13,7 @@ export interface OutboxRelayOptions {
   store: SessionStore;
   queues: RelayQueues;
   /** This node instance: the owner of the outbox leases it takes. */
-  instance: string;
+  instance: () => string;
   logger: Logger;
   /** Completed jobs BullMQ keeps per queue, for inspection (the worker dedupes without them). */
   keepCompleted: number;
@@ -78,7 +78,8 @@ export class OutboxRelay {
 
   /** Relays stale entries of every bucket whose lease this node can take. */
   async recover(): Promise<number> {
-    const { store, instance } = this.options;
+    const { store } = this.options;
+    const instance = this.options.instance();
     const staleMs = handlerDefaults.outboxStaleMs;
     let total = 0;
     for (let b = 0; b < store.keys.bucketCount; b++) {

@@ -1,5 +1,12 @@
 import type { EventEmitter } from 'node:events';
-import { NodeRegistry, SessionStore, Sweeper, type EventItem, type Logger } from '@io-session/store';
+import {
+  NodeRegistry,
+  SessionStore,
+  Sweeper,
+  type EventItem,
+  type Fencing,
+  type Logger,
+} from '@io-session/store';
 import { openRelayQueues, queuePrefix, type RelayQueues } from '@io-session/worker';
 import type { Worker } from 'bullmq';
 import type { Namespace, Server } from 'socket.io';
@@ -75,7 +82,7 @@ export class NodeRuntime {
       heartbeatMs: o.heartbeatMs,
       heartbeatTtlMs: o.heartbeatTtlMs,
       logger: o.logger,
-      onFenced: () => void closeTransports(io),
+      onFenced: (fencing) => this.#fenced(fencing),
       onError: () => this.metrics.backgroundErrors.inc({ loop: 'heartbeat' }),
       report: () => this.report(),
       onLayoutError: (err) => this.#fatal(err),
@@ -114,6 +121,18 @@ export class NodeRuntime {
       this.events.emit('connection', { id: event.id, token, status: event.status });
       this.events.emit('session', event);
     }
+  }
+
+  /** Declared dead while it stalled: listen under the new instance id, drop every socket (clients register again). */
+  #fenced(fencing: Fencing): void {
+    this.metrics.fenced.inc();
+    this.channel.listen().catch((err: unknown) => {
+      this.logger.warn(
+        { err, ...fencing },
+        'could not listen under the new instance id; the resync delivers',
+      );
+    });
+    void closeTransports(this.io);
   }
 
   /** The node cannot go on (another layout took the cluster's Redis): stop serving, drop the clients, say so. */
@@ -196,7 +215,7 @@ export class NodeRuntime {
     await bounded('holding', this.holding.stop());
     await bounded('relay', this.relay.close());
     await bounded('sweeper', this.sweeper.close());
-    await bounded('registry', this.registry.close(this.registration.abandoned === 0));
+    await bounded('registry', this.registry.close());
     await bounded('queues', this.queues.close());
     this.channel.close();
     this.protocol.close();
