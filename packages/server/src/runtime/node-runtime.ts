@@ -154,6 +154,7 @@ export class NodeRuntime {
       pid: process.pid,
       startedAt: this.startedAt,
       relayBacklog: this.relay?.backlog ?? 0,
+      streakMs: this.registry?.streakMs ?? 0,
     };
   }
 
