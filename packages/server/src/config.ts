@@ -51,6 +51,7 @@ export const configSchema = z
     RATE_LIMIT_PER_SEC: int(1).default(50),
     REDIS_WAIT_REPLICAS: int(0, 16).default(0),
     QUEUE_KEEP_COMPLETED: int(0, 1_000_000).default(0),
+    MAX_OUTBOX_ENTRIES: int(100, 10_000_000).default(50_000),
   })
   .superRefine((c, ctx) => {
     if (c.AUTH === 'jwt' && !c.AUTH_SECRET)

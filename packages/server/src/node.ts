@@ -88,6 +88,7 @@ function handlerOptions(config: Config, logger: Logger): SessionHandlerOptions {
     buckets: config.BUCKETS,
     replicaAcks: config.REDIS_WAIT_REPLICAS,
     keepCompletedJobs: config.QUEUE_KEEP_COMPLETED,
+    maxOutboxEntries: config.MAX_OUTBOX_ENTRIES,
     logger: logger.child({ component: 'sessions' }),
   };
 }

@@ -54,7 +54,11 @@ export const storeDefaults = {
   inboxSpanFactor: 4,
   /** Pending messages per page of an inbox replay. */
   replayPage: 100,
-  /** Outbox entries a bucket may hold before pushes are refused (503): the queue side is behind or away. */
+  /**
+   * Outbox entries a bucket may hold before pushes are refused (MAX_OUTBOX_ENTRIES; HTTP 503, `pushMessage` false, a
+   * queue job's message refused with reason `backlog`): the queue side is behind or away. Receipts and session events
+   * of what was already accepted are still written, so the bound is soft by at most the pending messages.
+   */
   maxOutboxEntries: 50_000,
   /** Pending fields a legacy receipt (acknowledgement by data) that the node could not match looks at, at most. */
   ackByDataScan: 64,

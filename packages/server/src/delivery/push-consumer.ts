@@ -54,6 +54,10 @@ export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob>
       connection: options.connection,
       prefix: options.prefix,
       concurrency: options.concurrency ?? handlerDefaults.pushConcurrency,
+      // Whoever produced the job (a plain BullMQ producer may set no removeOnComplete): completed and failed push
+      // jobs are capped here; a job's own options, when it has them, win.
+      removeOnComplete: handlerDefaults.pushJobsKept.completed,
+      removeOnFail: handlerDefaults.pushJobsKept.failed,
     },
   );
   worker.on('failed', (job, err) => {

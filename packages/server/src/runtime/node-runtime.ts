@@ -75,6 +75,7 @@ export class NodeRuntime {
       statusRetentionMs: o.statusRetentionMs,
       replicaAcks: o.replicaAcks,
       maxPendingPerSession: o.maxPendingPerSession,
+      maxOutboxEntries: o.maxOutboxEntries,
     });
     this.registry = new NodeRegistry({
       store: this.store,
@@ -154,6 +155,8 @@ export class NodeRuntime {
       pid: process.pid,
       startedAt: this.startedAt,
       relayBacklog: this.relay?.backlog ?? 0,
+      // Recovery leaves entries this old and newer to this node (relay.ts): it still holds them.
+      relayOldest: this.relay?.oldestHeld,
       streakMs: this.registry?.streakMs ?? 0,
     };
   }

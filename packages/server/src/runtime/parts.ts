@@ -55,6 +55,7 @@ function makeRelay(node: NodeRuntime): OutboxRelay {
     logger: node.logger,
     keepCompleted: node.options.keepCompletedJobs,
     onError: () => metrics.backgroundErrors.inc({ loop: 'relay' }),
+    onDeferred: (items) => metrics.relayDeferred.inc(items),
     onRelayed: (items) => {
       const receipts = items.reduce((n, i) => n + (i.kind === 'receipts' ? i.receipts.length : 0), 0);
       if (receipts > 0) metrics.receiptsQueued.inc(receipts);
