@@ -47,7 +47,10 @@ export const handlerDefaults = {
   pushConcurrency: 32,
   /** Install the sharded Redis adapter on `io` (required for a cluster). */
   installAdapter: true,
-  /** Completed receipts / session-events jobs kept per queue for inspection (QUEUE_KEEP_COMPLETED). */
+  /**
+   * Completed jobs kept per queue for inspection (QUEUE_KEEP_COMPLETED): receipts and session events, and the push jobs
+   * whose producer set no `removeOnComplete` (a plain BullMQ producer): the push queue never grows with what it ran.
+   */
   keepCompletedJobs: 0,
   /** Bytes a node holds unsent for one connection (MAX_BUFFERED_BYTES); past it the client is slow and dropped. */
   maxBufferedBytes: 1_048_576,
@@ -68,14 +71,8 @@ export const handlerDefaults = {
   receiptsPerJob: 500,
   /** How long the queues remember a relayed outbox entry, so that relaying it again adds no job, in ms. */
   relayDedupeMs: 600_000,
-  /**
-   * Completed / failed `push` jobs the push consumer keeps when the job itself says nothing (a plain BullMQ producer):
-   * an hour and 1,000 jobs of each at most, so the queue never grows with the jobs it ran.
-   */
-  pushJobsKept: {
-    completed: { age: 3600, count: 1000 },
-    failed: { age: 7 * 24 * 3600, count: 10_000 },
-  },
+  /** Failed `push` jobs the push consumer keeps when the job itself says nothing (a plain BullMQ producer). */
+  pushJobsFailedKept: { age: 7 * 24 * 3600, count: 10_000 },
   /** Most outbox items one relay round puts on the queues. */
   relayRound: 5000,
   /**

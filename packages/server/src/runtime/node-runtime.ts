@@ -185,6 +185,7 @@ export class NodeRuntime {
         prefix: queuePrefix(this.store.keys.prefix),
         logger: this.logger,
         maxPayloadBytes: this.options.maxPayloadBytes,
+        keepCompleted: this.options.keepCompletedJobs,
         onUnexpectedError: (err) => this.containment.report('push_job', err),
         push: (messages) => this.pusher.pushMany(messages),
         broadcast: (data) => this.pusher.broadcast(data),
