@@ -30,6 +30,12 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS preload scripts (node --require) of the tests
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off', 'max-params': 'off' },
   },

@@ -1,4 +1,4 @@
-import { installProcessGuards } from '@io-session/worker';
+import { installProcessGuards, startTracingOrExit, stopTracing } from '@io-session/worker';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { Server } from 'socket.io';
 import { createAuthenticator } from './auth.js';
@@ -99,7 +99,10 @@ function handlerOptions(config: Config, logger: Logger): SessionHandlerOptions {
  * and exits 1 (see `installProcessGuards`).
  */
 export async function runNodeCommand(config: Config): Promise<void> {
+  // Tracing (OTEL_EXPORTER_OTLP_ENDPOINT): the SDK is registered before the node makes its first span.
+  startTracingOrExit('io-session-node');
   const node = await startNode(config);
+  const stop = (): Promise<void> => node.shutdown().finally(stopTracing);
   node.handler.on('fatal', (err) => {
     process.stderr.write(`io-session: invalid configuration: ${err.message}\n`);
     void node.shutdown(0).finally(() => process.exit(2));
@@ -107,7 +110,7 @@ export async function runNodeCommand(config: Config): Promise<void> {
   installProcessGuards({
     logger: node.logger,
     count: (where) => node.handler.metrics.unexpectedErrors.inc({ where }),
-    stop: () => node.shutdown(),
+    stop,
     stopTimeoutMs: config.DRAIN_MS + 10_000,
   });
   let signals = 0;
@@ -117,7 +120,7 @@ export async function runNodeCommand(config: Config): Promise<void> {
       node.logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    node.shutdown().then(
+    stop().then(
       () => process.exit(0),
       (err: unknown) => {
         node.logger.error({ err }, 'shutdown failed');

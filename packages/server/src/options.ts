@@ -7,6 +7,7 @@ import {
 } from '@io-session/store';
 import { hostname } from 'node:os';
 import type { AuthOption } from './auth.js';
+import { tracingRequested } from '@io-session/worker';
 import { handlerDefaults } from './defaults.js';
 
 /** Options of `from(io, options)`. Every field is optional; defaults are in `handlerDefaults` / `storeDefaults`. */
@@ -66,6 +67,13 @@ export interface SessionHandlerOptions {
   consumePushQueue?: boolean;
   /** Install the sharded Redis adapter on `io` (required for a cluster). Default `handlerDefaults.installAdapter`. */
   installAdapter?: boolean;
+  /**
+   * OpenTelemetry spans of pushes, deliveries, acknowledgements and receipts jobs, through the registered tracer
+   * provider (the app's; `io-session node` registers its own), the push's trace carried with the message through
+   * Redis (README: Tracing). Default: on when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`)
+   * is set.
+   */
+  tracing?: boolean;
   /** Lifecycle at info, trouble at warn. Default: silent. */
   logger?: Logger;
 }
@@ -106,6 +114,7 @@ export function resolveOptions(options: SessionHandlerOptions): ResolvedOptions 
     resyncIntervalMs: handlerDefaults.resyncMs,
     consumePushQueue: handlerDefaults.consumePushQueue,
     installAdapter: handlerDefaults.installAdapter,
+    tracing: tracingRequested(),
     logger: silentLogger,
     ...given,
   };

@@ -28,7 +28,9 @@ local nowText = string.format('%d', now)
 -- joining them into one text here would cost more than all the rest (Lua copies every piece at each join).
 local receipts, out = { 'a', nowText }, { now, '' }
 local DELIVERED, EXPIRED = 'd|' .. nowText .. '|', 'x|' .. nowText .. '|'
-local find, sub = string.find, string.sub
+local find, sub, byte = string.find, string.sub, string.byte
+-- A traced message's body starts with its trace part, "~<traceparent>" (includes/pending.lua): the receipt skips it.
+local TRACE_PART = 56
 
 -- The message id of an acknowledgement's "<#id>|<id>".
 local function idOf(tagged)
@@ -87,7 +89,7 @@ local function ackGroup(tag, n, base)
   local values = redis.call('HMGET', tag .. ':pq', unpack(fields))
   local del, ids, st, hit, misses, codes, ats = {}, {}, {}, {}, {}, {}, {}
   local delivered, expired = 0, 0
-  -- v: "<ts>|<exp>|<#id>|<id><data>" (lua/includes/pending.lua), read in place
+  -- v: "<ts>|<exp>|<#id>|<id><body>" (lua/includes/pending.lua), read in place
   local function settle(j, field, v, p1, p2)
     local at = base + (j - 1) * 4
     local tagged, token = ARGV[at + 2], ARGV[at]
@@ -107,8 +109,11 @@ local function ackGroup(tag, n, base)
     else
       st[#st + 1] = DELIVERED .. token
       delivered = delivered + 1
-      local k = #receipts
-      receipts[k + 1], receipts[k + 2] = ARGV[at + 3], sub(v, p2 + 1 + #tagged)
+      local k, d = #receipts, p2 + 1 + #tagged
+      if byte(v, d) == 126 then
+        d = d + TRACE_PART
+      end
+      receipts[k + 1], receipts[k + 2] = ARGV[at + 3], sub(v, d)
       codes[j], ats[j] = 1, now
     end
   end

@@ -47,7 +47,8 @@ while seq <= rt.seq and looked < scan do
   end
   for i, v in ipairs(redis.call('HMGET', tag .. ':pq', unpack(fields))) do
     if v then
-      local _, exp, id, d = pqUnpack(v)
+      local _, exp, id, body = pqUnpack(v)
+      local d = pqData(body)
       if d == data and exp > now then
         redis.call('HDEL', tag .. ':pq', fields[i])
         redis.call('HDEL', tag .. ':pid', id)

@@ -9,7 +9,8 @@
   ARGV[10] most pending fields one call looks at
 
   Result: { code, sid, data or '', seq, next, endedSid, endedSocketId, endedEntry, startedEntry, prevSid,
-            then per pending message: seq, id, ts, data }
+            then per pending message: seq, id, ts, body (its data, after its trace part if traced:
+            includes/pending.lua) }
     code 0 joined the live session (a running grace is cancelled); 1 started a new session; 2 the previous
     lifetime's grace had run out before any sweeper ended it: ended it, started a new one; 3 this socket was
     already registered (a replayed or retried call): nothing changes, the answer is the same.

@@ -6,9 +6,9 @@
   ARGV[1] bucket tag   ARGV[2] token   ARGV[3] first seq wanted   ARGV[4] page size   ARGV[5] most fields to look at
   ARGV[6] status retention ms   ARGV[7] slot ms
 
-  Result: { seq, next, then per message: seq, id, ts, data } (seq: the session's last push sequence; next: where
-          the next page starts, seq + 1 when none is left — a page may hold fewer messages than asked, or none, when
-          it met many settled ones); { -1 } when the session has ended
+  Result: { seq, next, then per message: seq, id, ts, body (includes/pending.lua) } (seq: the session's last
+          push sequence; next: where the next page starts, seq + 1 when none is left — a page may hold fewer
+          messages than asked, or none, when it met many settled ones); { -1 } when the session has ended
 ]]
 --- @include "now"
 --- @include "route"

@@ -37,6 +37,8 @@ export interface PendingMessage {
   text: string;
   /** When it was stored (Redis clock, ms). */
   ts: number;
+  /** The W3C traceparent of the push that stored it, when it was traced. */
+  traceparent?: string;
 }
 
 /** What one session lifecycle event looks like everywhere: outbox, queue job, in-process listeners. */
@@ -60,6 +62,10 @@ export interface Receipt {
   deliveredAt: number;
   nodeId: string;
   socketId: string;
+  /** The group, when the message was a group push (read from its id: messages/message-ids.ts). */
+  group?: string;
+  /** When tracing is on: the W3C traceparent of the acknowledgement's span, which the receipt's handling continues. */
+  traceparent?: string;
 }
 
 /** One entry of a bucket outbox, decoded: a session event, or the receipts one acknowledgement call settled. */

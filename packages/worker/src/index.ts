@@ -48,3 +48,14 @@ export { loadWorkerConfig, workerConfigSchema, type WorkerConfig } from './worke
 export { runWorkerCommand, startWorker } from './worker-command.js';
 export { ConfigError, parseEnv, shownValue, envInt, envRedisUrl, envSeeds } from './env.js';
 export { installProcessGuards, type ProcessGuardOptions, type ProcessErrorKind } from './process-guards.js';
+export {
+  TRACER_NAME,
+  tracingRequested,
+  traceparentOf,
+  spanContextOf,
+  contextOf,
+  linksOf,
+} from './tracing/trace-context.js';
+export { bullTelemetry, telemetryOption } from './tracing/bullmq-telemetry.js';
+export { startTracing, startTracingOrExit, stopTracing } from './tracing/sdk.js';
+export { TRACING_PACKAGES } from './tracing/optional.js';

@@ -11,7 +11,10 @@ import {
   type PushJob,
   type PushJobMessage,
 } from './queues.js';
-import { describeIssues, pushMessageSchema } from './schemas.js';
+import type { z } from 'zod';
+import { describeIssues, pushJobVariants, pushMessageSchema } from './schemas.js';
+import { telemetryOption } from './tracing/bullmq-telemetry.js';
+import { tracingRequested } from './tracing/trace-context.js';
 
 export interface PushQueueOptions {
   /**
@@ -26,6 +29,13 @@ export interface PushQueueOptions {
   batchSize?: number;
   /** Options of every job added. Default `workerDefaults.pushJobOptions`. */
   jobOptions?: JobsOptions;
+  /**
+   * BullMQ's OpenTelemetry spans (bullmq-otel) for every job added, through the app's registered tracer provider:
+   * the push's trace starts here, or joins the span active at the call, and goes on through the node, the client's
+   * acknowledgement and the receipt (README: Tracing). Default: on when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set.
+   */
+  tracing?: boolean;
 }
 
 /** Options of one push. */
@@ -52,6 +62,8 @@ export const pushJobOptions: JobsOptions = workerDefaults.pushJobOptions;
  * import { PushQueue } from '@io-session/worker';
  * const queue = new PushQueue({ connection: 'redis://redis:6379', prefix: 'ios' });
  * await queue.push('user-42', { text: 'hello' }, { id: 'order-17-shipped' });
+ * await queue.push(['user-1', 'user-2'], { text: 'zone 5 closes' }, { id: 'zone-5-closing' });
+ * await queue.pushToGroup('zone:5', { text: 'zone 5 closes' }, { id: 'zone-5-closing' });
  * await queue.pushMany([{ token: 'a', data: 1 }, { token: 'b', data: 2 }]);
  * await queue.broadcast({ maintenance: true });
  * await queue.close();
@@ -73,16 +85,49 @@ export class PushQueue {
         `PushQueue batchSize must be a whole number from 1 to ${MAX_PUSH_BATCH}, got ${this.#batchSize}`,
       );
     this.#redis = openRedis(options.connection ?? defaultRedisTarget(), { connectionName: 'ios-push-queue' });
-    this.queue = new Queue<PushJob>(QueueName.push, { connection: this.#redis, prefix: queuePrefix(prefix) });
+    this.queue = new Queue<PushJob>(QueueName.push, {
+      connection: this.#redis,
+      prefix: queuePrefix(prefix),
+      ...telemetryOption(options.tracing ?? tracingRequested()),
+    });
   }
 
   /**
-   * Enqueues one message to a session token; resolves with the job id once Redis has the job.
-   * The job id is `m-<id>` (`:` replaced by `_`) when the message has an id.
+   * Enqueues one message to a session token, or to each of 1 to 1,000 distinct tokens (CONTRACT.md §10: each its
+   * own message, id and receipt; with `id`, the recipients' ids are derived from it); resolves with the job id once
+   * Redis has the job. The job id is `m-<id>` (one token) or `t-<id>` (several; `:` replaced by `_`) with an id.
+   * @throws TypeError for an empty, oversized or repeating `tokens` or a bad field: nothing is enqueued
    */
-  async push(token: string, data: unknown, options: PushOptions = {}): Promise<string> {
+  async push(token: string | readonly string[], data: unknown, options: PushOptions = {}): Promise<string> {
+    if (typeof token !== 'string') {
+      const job = checkedJob(
+        pushJobVariants.tokens,
+        { tokens: [...token], data, ...defined(options) },
+        'push',
+      );
+      return this.#add('push-tokens', job, job.id && `t-${job.id}`);
+    }
     const message = pushMessage({ token, data, ...options });
-    const job = await this.queue.add('push', message, this.#options(message.id && `m-${message.id}`));
+    return this.#add('push', message, message.id && `m-${message.id}`);
+  }
+
+  /**
+   * Enqueues one message to every session that is a member of `group` when a node takes the job (CONTRACT.md §10):
+   * each member its own message and receipt, which carries `group`. With `id`, the members' ids are derived from it,
+   * and the job id is `g-<group>-<id>`.
+   * @throws TypeError for a malformed group name or field: nothing is enqueued
+   */
+  async pushToGroup(group: string, data: unknown, options: PushOptions = {}): Promise<string> {
+    const job = checkedJob(
+      pushJobVariants.group,
+      { group, data, ...defined(options) },
+      `push to group ${group}`,
+    );
+    return this.#add('push-group', job, job.id && `g-${group}-${job.id}`);
+  }
+
+  async #add(name: string, data: PushJob, jobId: string | undefined): Promise<string> {
+    const job = await this.queue.add(name, data, this.#options(jobId));
     return job.id ?? '';
   }
 
@@ -132,6 +177,25 @@ function pushMessage(message: PushJobMessage): PushJobMessage {
     ...(id !== undefined ? { id } : {}),
     ...(ttlMs !== undefined ? { ttlMs } : {}),
   };
+}
+
+function defined(options: PushOptions): PushOptions {
+  return {
+    ...(options.id !== undefined ? { id: options.id } : {}),
+    ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}),
+  };
+}
+
+/** Checks a job against its schema. @throws TypeError naming the bad fields */
+function checkedJob<T extends { data?: unknown; id?: string | undefined }>(
+  schema: z.ZodType<T>,
+  job: T,
+  what: string,
+): T {
+  if (job.data === undefined) throw new TypeError(`${what} needs data`);
+  const parsed = schema.safeParse(job);
+  if (!parsed.success) throw new TypeError(`${what}: ${describeIssues(parsed.error)}`);
+  return job;
 }
 
 /** `b-<sha256 of the ids>` when every message of a chunk has an id; none otherwise. */

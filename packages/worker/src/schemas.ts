@@ -128,6 +128,13 @@ export const receiptSchema = z
     group: groupNameSchema
       .optional()
       .describe('The group, when the message was a group push (CONTRACT.md §10).'),
+    traceparent: z
+      .string()
+      .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
+      .optional()
+      .describe(
+        'With tracing on (OTEL_EXPORTER_OTLP_ENDPOINT): the W3C traceparent of the acknowledgement, in the push’s trace.',
+      ),
   })
   .meta({ title: 'receipt', description: 'Fields may be added: readers ignore the ones they do not know.' });
 

@@ -3,6 +3,7 @@ import { createWorker, type IoSessionWorker, type IoSessionWorkerOptions } from 
 import { ConfigError } from './env.js';
 import { installProcessGuards } from './process-guards.js';
 import { loadWorkerConfig, type WorkerConfig } from './worker-config.js';
+import { startTracingOrExit, stopTracing } from './tracing/sdk.js';
 import { redactUrl, Webhook } from './webhook.js';
 
 /**
@@ -15,14 +16,16 @@ import { redactUrl, Webhook } from './webhook.js';
  */
 export async function runWorkerCommand(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfigOrExit(env);
+  const tracing = startTracingOrExit('io-session-worker', env);
   const logger = pino({
     level: config.LOG_LEVEL,
     base: { component: 'worker' },
     timestamp: pino.stdTimeFunctions.isoTime,
   });
-  const worker = startWorker(config, logger);
+  const worker = startWorker(config, logger, tracing);
+  const stop = (): Promise<void> => worker.close().finally(stopTracing);
   // Uncaught exception: close (running jobs finish or are taken over after their lock), then exit 1.
-  installProcessGuards({ logger, stop: () => worker.close(), stopTimeoutMs: config.WORKER_LOCK_MS });
+  installProcessGuards({ logger, stop, stopTimeoutMs: config.WORKER_LOCK_MS });
   logger.info(
     {
       prefix: config.KEY_PREFIX,
@@ -31,6 +34,7 @@ export async function runWorkerCommand(env: NodeJS.ProcessEnv = process.env): Pr
       eventsWebhook: config.EVENTS_WEBHOOK_URL ? redactUrl(config.EVENTS_WEBHOOK_URL) : null,
       signed: config.WEBHOOK_SECRET !== undefined,
       concurrency: config.WORKER_CONCURRENCY,
+      tracing,
     },
     'io-session worker starting',
   );
@@ -43,7 +47,7 @@ export async function runWorkerCommand(env: NodeJS.ProcessEnv = process.env): Pr
       process.exit(1);
     }
     logger.info({ signal }, 'stopping: waiting for running jobs');
-    worker.close().then(
+    stop().then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'stop failed');
@@ -56,7 +60,7 @@ export async function runWorkerCommand(env: NodeJS.ProcessEnv = process.env): Pr
 }
 
 /** Builds the worker of the command: webhook handlers, or debug logging where no webhook is set. */
-export function startWorker(config: WorkerConfig, logger: Logger): IoSessionWorker {
+export function startWorker(config: WorkerConfig, logger: Logger, tracing = false): IoSessionWorker {
   const common = { timeoutMs: config.WEBHOOK_TIMEOUT_MS, secret: config.WEBHOOK_SECRET };
   const receipts = config.RECEIPT_WEBHOOK_URL && new Webhook({ url: config.RECEIPT_WEBHOOK_URL, ...common });
   const events = config.EVENTS_WEBHOOK_URL && new Webhook({ url: config.EVENTS_WEBHOOK_URL, ...common });
@@ -66,6 +70,7 @@ export function startWorker(config: WorkerConfig, logger: Logger): IoSessionWork
     concurrency: config.WORKER_CONCURRENCY,
     lockDurationMs: config.WORKER_LOCK_MS,
     dedupeTtlMs: config.DEDUPE_TTL_MS,
+    tracing,
     logger,
     onReceipts: receipts
       ? (items) => receipts.post(items)

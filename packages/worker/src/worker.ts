@@ -18,6 +18,9 @@ import type { HandlerScope } from './job-marker-keys.js';
 import { JobMarkers } from './job-markers.js';
 import { eventIdOf, eventOf, receiptsOf } from './jobs.js';
 import { QueueName, queuePrefix, type ReceiptsJob, type SessionEventJob } from './queues.js';
+import { telemetryOption } from './tracing/bullmq-telemetry.js';
+import { withReceiptSpans } from './tracing/receipt-spans.js';
+import { tracingRequested } from './tracing/trace-context.js';
 
 export type { JobOutcome } from './job-delivery.js';
 
@@ -59,6 +62,12 @@ export interface IoSessionWorkerOptions {
   lockDurationMs?: number;
   /** How often a job may stall (its worker died while running it) before BullMQ fails it for good. Default `workerDefaults.maxStalledCount`. */
   maxStalledCount?: number;
+  /**
+   * OpenTelemetry spans through the app's registered tracer provider: BullMQ's job spans (bullmq-otel) and one
+   * `io-session.receipt` span per traced receipt, in its push's trace (README: Tracing). Default: on when
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set.
+   */
+  tracing?: boolean;
   /** Lifecycle at info, job failures at warn, per-job details at debug. Default: silent. */
   logger?: Logger;
 }
@@ -107,6 +116,7 @@ function resolveOptions(options: IoSessionWorkerOptions): ResolvedOptions {
     ...Object.fromEntries(countedOptions.map((name) => [name, workerDefaults[name]])),
     connection: defaultRedisTarget(),
     prefix: defaultKeyPrefix(),
+    tracing: tracingRequested(),
     logger: silentLogger,
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
   } as ResolvedOptions;
@@ -194,9 +204,11 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
     });
     this.#delivery = new JobDelivery(this.#markers, this.#logger);
     if (receiptStages.length > 0)
-      this.#consume<ReceiptsJob>(QueueName.receipts, o.concurrency, scopesOf(receiptStages), (job, token) =>
-        this.#delivery.run({ job, token, items: receiptsOf(job), idOf: (r) => r.id, stages: receiptStages }),
-      );
+      this.#consume<ReceiptsJob>(QueueName.receipts, o.concurrency, scopesOf(receiptStages), (job, token) => {
+        const items = receiptsOf(job);
+        const run = () => this.#delivery.run({ job, token, items, idOf: (r) => r.id, stages: receiptStages });
+        return o.tracing ? withReceiptSpans(items, run) : run();
+      });
     if (eventStages.length > 0)
       this.#consume<SessionEventJob>(
         QueueName.sessionEvents,
@@ -260,6 +272,7 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
       stalledInterval: lockDurationMs,
       maxStalledCount,
       settings: { backoffStrategy },
+      ...telemetryOption(this.#options.tracing),
     });
     worker.on('completed', (job, outcome) => {
       this.#forget(scopes, job.id);

@@ -17,7 +17,8 @@ export interface HoldingOptions {
 
 /** A stored message as a node hands it to its senders. */
 export function sized(m: PendingMessage): Sized {
-  return { seq: m.seq, id: m.id, ts: m.ts, data: JSON.parse(m.text) as unknown, size: m.text.length };
+  const { seq, id, ts, traceparent } = m;
+  return { seq, id, ts, data: JSON.parse(m.text) as unknown, size: m.text.length, traceparent };
 }
 
 /**
@@ -49,11 +50,11 @@ export class Holding {
   /** Pushes that arrived on this node's channel (or were stored by this node for its own sockets). */
   routed(pushes: readonly RoutedPush[]): void {
     const now = Date.now();
-    for (const [token, seq, id, ts, data, size] of pushes) {
+    for (const [token, seq, id, ts, data, size, traceparent] of pushes) {
       const entry = this.o.local.get(token);
       if (!entry) continue;
       entry.heardAt = now;
-      this.#accept(entry, { seq, id, ts, data, size });
+      this.#accept(entry, { seq, id, ts, data, size, traceparent });
     }
   }
 

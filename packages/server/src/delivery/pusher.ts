@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import {
   canonicalJson,
+  storeDefaults,
   type EventItem,
+  type GroupMemberResult,
   type Logger,
   type PushInput,
   type PushResult,
@@ -12,7 +14,9 @@ import type { Server } from 'socket.io';
 import type { NodeMetrics } from '../metrics.js';
 import { PROTOCOL_ROOMS } from '../protocol/client-protocol.js';
 import { BATCH_EVENT, PUSH_EVENT } from '../protocol/wire.js';
+import type { NodeTracing } from '../tracing/node-tracing.js';
 import type { Holding } from './holding.js';
+import { GroupRefusedError } from './group-refused.js';
 import { pushPacket, type OutgoingPush, type RouteChannel, type RoutedPush } from './route-channel.js';
 
 export interface PusherOptions {
@@ -29,6 +33,8 @@ export interface PusherOptions {
   publish: (items: EventItem[]) => void;
   /** A logout of one lifetime for this node's sockets of `token`. */
   logoutLocal: (token: string, sid: string) => void;
+  /** Spans, when tracing is on: the push's traceparent is stored with each message and routed with it. */
+  tracing?: NodeTracing | undefined;
 }
 
 /**
@@ -43,13 +49,72 @@ export class Pusher {
 
   /** Stores several messages, then routes the stored ones. Results in the order given. */
   async pushMany(messages: readonly PushJobMessage[]): Promise<PushResult[]> {
+    const span = this.o.tracing?.push(messages.length);
+    const traceparent = span?.traceparent;
     const inputs: PushInput[] = messages.map((m) => ({
       token: m.token,
       text: canonicalJson(m.data),
       ttlMs: m.ttlMs ?? this.o.messageTtlMs,
       ...(m.id !== undefined ? { id: m.id } : {}),
+      ...(traceparent ? { traceparent } : {}),
     }));
-    const results = await this.o.metrics.time('push', this.o.store.pushes.push(inputs));
+    const stored = this.o.store.pushes.push(inputs);
+    const results = await this.o.metrics.time('push', span ? span.around(stored) : stored);
+    await this.#route(
+      results,
+      (i) => inputs[i] as PushInput,
+      (i) => (messages[i] as PushJobMessage).data,
+      traceparent,
+    );
+    return results;
+  }
+
+  /**
+   * Stores one message for every member of `group` (one script call per bucket and page of members, push.lua's own
+   * code), then routes them like any push. `id` is the push's: its members' ids derive from it.
+   * @returns the members' results; 'empty' for a group without members (nothing stored)
+   * @throws GroupRefusedError when the group has more than `maxGroupSize` members (nothing stored)
+   */
+  async pushToGroup(push: {
+    group: string;
+    data: unknown;
+    id: string;
+    ttlMs?: number;
+  }): Promise<GroupMemberResult[] | 'empty'> {
+    const { store, metrics } = this.o;
+    const size = await store.groups.size(push.group);
+    if (size === 0) {
+      metrics.groupPushes.inc({ result: 'empty' });
+      return 'empty';
+    }
+    if (size > storeDefaults.maxGroupSize) {
+      metrics.groupPushes.inc({ result: 'group_too_large' });
+      throw new GroupRefusedError(
+        'group_too_large',
+        `group ${push.group} has ${size} members, more than one push reaches (${storeDefaults.maxGroupSize})`,
+      );
+    }
+    const text = canonicalJson(push.data);
+    const input = { group: push.group, text, id: push.id, ttlMs: push.ttlMs ?? this.o.messageTtlMs };
+    const members = await metrics.time('push', store.groups.push(input));
+    metrics.groupPushes.inc({ result: 'pushed' });
+    const results = members.map((m) => m.result);
+    const memberAt = (i: number) => ({ token: (members[i] as GroupMemberResult).token, text });
+    await this.#route(results, memberAt, () => push.data);
+    return members;
+  }
+
+  /**
+   * Routes every stored message to the node instances holding its session: one packet per target node, in store
+   * order; this node's own sessions directly. Counts the results by kind. `traceparent`: the push's span, when
+   * tracing is on (routed with each message).
+   */
+  async #route(
+    results: readonly PushResult[],
+    messageAt: (i: number) => { token: string; text: string },
+    dataAt: (i: number) => unknown,
+    traceparent?: string,
+  ): Promise<void> {
     const remote = new Map<string, OutgoingPush[]>();
     const local: RoutedPush[] = [];
     const counts = new Map<string, number>();
@@ -57,21 +122,14 @@ export class Pusher {
       const kind = result.stored ? (result.duplicate ? 'duplicate' : 'stored') : result.reason;
       counts.set(kind, (counts.get(kind) ?? 0) + 1);
       if (!result.stored || result.seq === 0) return;
-      const { token, text } = inputs[i] as PushInput;
+      const { token, text } = messageAt(i);
       for (const instance of result.holders) {
         if (instance === this.o.instance()) {
-          local.push([
-            token,
-            result.seq,
-            result.id,
-            result.ts,
-            (messages[i] as PushJobMessage).data,
-            text.length,
-          ]);
+          local.push([token, result.seq, result.id, result.ts, dataAt(i), text.length, traceparent]);
           continue;
         }
         const list = remote.get(instance) ?? [];
-        list.push({ token, seq: result.seq, id: result.id, ts: result.ts, text });
+        list.push({ token, seq: result.seq, id: result.id, ts: result.ts, text, traceparent });
         remote.set(instance, list);
       }
     });
@@ -90,7 +148,6 @@ export class Pusher {
         'a route publish failed; the holder’s resync delivers its pushes',
       );
     }
-    return results;
   }
 
   /** Sends `data` to every connected client of the cluster, at most once, without receipts. */

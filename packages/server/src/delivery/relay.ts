@@ -14,6 +14,7 @@ import {
 } from '@io-session/worker';
 import type { JobsOptions } from 'bullmq';
 import { handlerDefaults } from '../defaults.js';
+import type { NodeTracing } from '../tracing/node-tracing.js';
 
 export interface OutboxRelayOptions {
   store: SessionStore;
@@ -32,6 +33,8 @@ export interface OutboxRelayOptions {
   onRelayed?: (items: OutboxItem[]) => void;
   /** Called with the items left in the Redis outbox because the relay's memory was full (for a metric). */
   onDeferred?: (items: number) => void;
+  /** When tracing is on: a receipts job carries the trace of its receipts (bullmq-otel job metadata). */
+  tracing?: NodeTracing | undefined;
 }
 
 /** Where an entry's id says it was written (Redis clock, ms). */
@@ -212,10 +215,11 @@ export class OutboxRelay {
       for (let i = 0; i < item.receipts.length; i += handlerDefaults.receiptsPerJob) {
         const id = safeJobId(`r-${item.bucket}-${item.entryId}-${i}`);
         const chunk = item.receipts.slice(i, i + handlerDefaults.receiptsPerJob);
+        const telemetry = this.options.tracing?.receiptsJob(chunk);
         receipts.push({
           name: 'receipts',
           data: { receipts: chunk },
-          opts: { ...this.#jobOptions, deduplication: { id, ttl } },
+          opts: { ...this.#jobOptions, deduplication: { id, ttl }, ...(telemetry ? { telemetry } : {}) },
         });
       }
     }

@@ -6,10 +6,23 @@ export interface Delivery {
   id: string;
   ts: number;
   data: unknown;
+  /** The W3C traceparent of its push, when it was traced. */
+  traceparent?: string | undefined;
 }
 
-/** Pushes routed to a node, in store order, as received: [token, seq, id, ts, data, size of the data's JSON]. */
-export type RoutedPush = [token: string, seq: number, id: string, ts: number, data: unknown, size: number];
+/**
+ * Pushes routed to a node, in store order, as received: [token, seq, id, ts, data, size of the data's JSON], and the
+ * push's traceparent when it was traced.
+ */
+export type RoutedPush = [
+  token: string,
+  seq: number,
+  id: string,
+  ts: number,
+  data: unknown,
+  size: number,
+  traceparent?: string,
+];
 
 /** What travels between nodes on a node's channel: pushes, or a logout of one session lifetime. */
 export type RoutePacket = { p: RoutedPush[] } | { logout: { token: string; sid: string } };
@@ -21,12 +34,14 @@ export interface OutgoingPush {
   id: string;
   ts: number;
   text: string;
+  traceparent?: string | undefined;
 }
 
 /** The JSON text of a packet of pushes, the stored data texts embedded verbatim. */
 export function pushPacket(pushes: readonly OutgoingPush[]): string {
   const items = pushes.map(
-    (m) => `[${JSON.stringify(m.token)},${m.seq},${JSON.stringify(m.id)},${m.ts},${m.text},${m.text.length}]`,
+    (m) =>
+      `[${JSON.stringify(m.token)},${m.seq},${JSON.stringify(m.id)},${m.ts},${m.text},${m.text.length}${m.traceparent ? `,"${m.traceparent}"` : ''}]`,
   );
   return `{"p":[${items.join(',')}]}`;
 }

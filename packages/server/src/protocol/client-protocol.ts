@@ -12,6 +12,7 @@ import { handlerDefaults } from '../defaults.js';
 import { replayInbox } from '../delivery/replay.js';
 import type { ClientDataEvent } from '../events.js';
 import type { NodeMetrics } from '../metrics.js';
+import type { NodeTracing } from '../tracing/node-tracing.js';
 import { AckDeadlines } from './ack-deadlines.js';
 import { parseClientData, parseDelivery } from './client-events.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -29,6 +30,8 @@ export interface ClientProtocolOptions {
   maxPayloadBytes: number;
   maxBufferedBytes: number;
   onClientData: (event: ClientDataEvent) => void;
+  /** Spans of sends and acknowledgements of traced pushes, when tracing is on. */
+  tracing?: NodeTracing | undefined;
 }
 
 /** Rooms every connection joins by protocol, for broadcasts. */
@@ -71,6 +74,7 @@ export class ClientProtocol {
       frameMessages: handlerDefaults.frameMessages,
       frameBytes: handlerDefaults.frameBytes,
       remember: this.o.store.maxPending,
+      onTraced: this.o.tracing && ((d) => this.o.tracing?.sent(d, socket.id, state.protocol)),
       onAck: (deliveries) =>
         this.#guard(socket, state.ackLimiter, async () => {
           await this.#settle(socket, state, deliveries, true);
@@ -179,7 +183,8 @@ export class ClientProtocol {
       // not pending any more goes to the store as it is, which tells a duplicate from an unknown or expired one.
       const found = await this.o.store.inbox.find(state.token, id);
       const data = found ? (JSON.parse(found.text) as unknown) : null;
-      deliveries.push({ seq: found?.seq ?? 0, id, ts: found?.ts ?? 0, data, size: 0 });
+      const traceparent = found?.traceparent;
+      deliveries.push({ seq: found?.seq ?? 0, id, ts: found?.ts ?? 0, data, size: 0, traceparent });
     }
     await this.#settle(socket, state, deliveries, true);
   }
@@ -207,15 +212,18 @@ export class ClientProtocol {
     strict: boolean,
   ): Promise<AckResult[]> {
     const { store, metrics, nodeId } = this.o;
-    const inputs = deliveries.map((d) => ({
+    const spans = this.o.tracing?.acks(deliveries, socket.id);
+    const inputs = deliveries.map((d, i) => ({
       token: state.token,
       seq: d.seq,
       id: d.id,
       data: d.data,
       nodeId,
       socketId: socket.id,
+      traceparent: spans?.traceparents[i],
     }));
-    const results = await metrics.time('ack', store.acks.ackMany(inputs));
+    const settled = store.acks.ackMany(inputs);
+    const results = await metrics.time('ack', spans ? spans.around(settled) : settled);
     let delivered = 0;
     results.forEach((result, i) => {
       if (!result.settled || result.duplicate) return;

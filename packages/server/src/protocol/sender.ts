@@ -22,6 +22,8 @@ export interface SenderOptions {
   onAck: (deliveries: Sized[]) => void;
   /** The connection has more unsent than `maxBufferedBytes`, or left a frame unacknowledged: drop it. */
   onStalled: (reason: 'slow_client' | 'ack_timeout') => void;
+  /** A delivery of a traced push went out (tracing on): for its span. */
+  onTraced?: ((d: Sized) => void) | undefined;
 }
 
 /** A delivery and its size on the wire (its data's JSON text length). */
@@ -161,6 +163,7 @@ export class Sender implements AwaitsAcks {
   #sendLegacy(d: Sized): void {
     this.sent.set(d.id, d);
     if (this.sent.size > this.o.remember) this.sent.delete(this.sent.keys().next().value as string);
+    if (d.traceparent !== undefined) this.o.onTraced?.(d);
     this.o.socket.emit(PUSH_EVENT, d.data);
   }
 
@@ -168,6 +171,7 @@ export class Sender implements AwaitsAcks {
     this.sent.set(d.id, d);
     if (this.#sentAt.size === 0) this.o.deadlines.watch(this);
     this.#sentAt.set(d.id, Date.now());
+    if (d.traceparent !== undefined) this.o.onTraced?.(d);
     this.o.socket.emit(PUSH_EVENT, { id: d.id, data: d.data, ts: d.ts }, () => {
       // A message acknowledged after its deadline was forgotten: it stays pending and comes again later.
       this.#sentAt.delete(d.id);
@@ -210,7 +214,10 @@ export class Sender implements AwaitsAcks {
     this.#frame = frame;
     this.#frameAt = Date.now();
     this.o.deadlines.watch(this);
-    for (const d of frame) this.sent.set(d.id, d);
+    for (const d of frame) {
+      this.sent.set(d.id, d);
+      if (d.traceparent !== undefined) this.o.onTraced?.(d);
+    }
     const payload = frame.map((d) => ({ id: d.id, data: d.data, ts: d.ts }));
     this.o.socket.emit(BATCH_EVENT, payload, (answer: unknown) => {
       if (this.#frame !== frame || this.#closed) return;

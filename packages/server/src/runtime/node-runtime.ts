@@ -17,6 +17,7 @@ import { handlerDefaults } from '../defaults.js';
 import type { Holding } from '../delivery/holding.js';
 import { startPushConsumer } from '../delivery/push-consumer.js';
 import type { Pusher } from '../delivery/pusher.js';
+import { pushToGroup, pushToTokens } from '../delivery/recipients.js';
 import type { OutboxRelay } from '../delivery/relay.js';
 import type { RouteChannel } from '../delivery/route-channel.js';
 import type { SessionHandlerEvents } from '../events.js';
@@ -24,6 +25,7 @@ import { NodeMetrics } from '../metrics.js';
 import type { ResolvedOptions } from '../options.js';
 import type { ClientProtocol } from '../protocol/client-protocol.js';
 import { Containment } from '../containment.js';
+import { NodeTracing } from '../tracing/node-tracing.js';
 import { registerGauges } from './gauges.js';
 import { attachToSocketIo, makeParts } from './parts.js';
 import { openRedisClients, quitAll, type RedisClients } from './redis-clients.js';
@@ -50,6 +52,8 @@ export class NodeRuntime {
   readonly registration: Registration;
   readonly pusher: Pusher;
   readonly logger: Logger;
+  /** The node's spans; undefined when tracing is off (`options.tracing`). */
+  readonly tracing: NodeTracing | undefined;
   readonly namespaces = new Set<Namespace>();
   #pushConsumer: Worker | undefined;
   #started = false;
@@ -65,6 +69,7 @@ export class NodeRuntime {
   ) {
     const o = options;
     this.logger = o.logger;
+    this.tracing = o.tracing ? new NodeTracing(o.nodeId) : undefined;
     this.containment = new Containment(this.metrics, o.logger);
     this.clients = openRedisClients(o.redis, o.nodeId, o.logger);
     this.clients.sub.on('smessageBuffer', () => this.metrics.pubsubReceived.inc());
@@ -105,7 +110,11 @@ export class NodeRuntime {
     this.store.acks.onReceipts = (item) => {
       this.relay.enqueue([item]);
       for (const r of item.receipts)
-        this.events.emit('delivered', { token: r.token, data: r.data, id: r.id }, r);
+        this.events.emit(
+          'delivered',
+          { token: r.token, data: r.data, id: r.id, ...(r.group !== undefined ? { group: r.group } : {}) },
+          r,
+        );
     };
     attachToSocketIo(this, () => this.#draining);
     registerGauges(this);
@@ -188,6 +197,9 @@ export class NodeRuntime {
         keepCompleted: this.options.keepCompletedJobs,
         onUnexpectedError: (err) => this.containment.report('push_job', err),
         push: (messages) => this.pusher.pushMany(messages),
+        pushToTokens: (push, base) => pushToTokens(this.pusher, push, base),
+        pushToGroup: (push, base) => pushToGroup(this.pusher, push, base),
+        telemetry: this.tracing?.telemetry,
         broadcast: (data) => this.pusher.broadcast(data),
       });
     }

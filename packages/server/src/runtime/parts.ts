@@ -54,6 +54,7 @@ function makeRelay(node: NodeRuntime): OutboxRelay {
     instance: () => node.registry.instance,
     logger: node.logger,
     keepCompleted: node.options.keepCompletedJobs,
+    tracing: node.tracing,
     onError: () => metrics.backgroundErrors.inc({ loop: 'relay' }),
     onDeferred: (items) => metrics.relayDeferred.inc(items),
     onRelayed: (items) => {
@@ -107,6 +108,7 @@ function makeDelivery(node: NodeRuntime) {
     maxPayloadBytes: o.maxPayloadBytes,
     maxBufferedBytes: o.maxBufferedBytes,
     onClientData: (event) => node.events.emit('clientData', event),
+    tracing: node.tracing,
   });
   const registration = new Registration({
     store,
@@ -132,6 +134,7 @@ function makeDelivery(node: NodeRuntime) {
     messageTtlMs: o.messageTtlMs,
     publish: (items) => node.publish(items),
     logoutLocal,
+    tracing: node.tracing,
   });
   return { channel, holding, protocol, registration, pusher };
 }
@@ -153,6 +156,7 @@ export function attachToSocketIo(node: NodeRuntime, draining: () => boolean): vo
     ratePerSec: o.rateLimitPerSec,
     ackRateFactor: handlerDefaults.ackRateFactor,
     draining,
+    joinGroups: (token: string, groups: readonly string[]) => joinClaimedGroups(node, token, groups),
   };
   io.use((socket, next) => {
     admit(socket, admission).then(
@@ -168,4 +172,17 @@ export function attachToSocketIo(node: NodeRuntime, draining: () => boolean): vo
       (socket) => ({ socket: socket.id }),
     ),
   );
+}
+
+/**
+ * The groups a credential names, joined at each connection (a repeated join changes nothing). A group or session at
+ * its bound is logged and skipped: the connection stays. @throws when Redis fails
+ */
+async function joinClaimedGroups(node: NodeRuntime, token: string, groups: readonly string[]): Promise<void> {
+  const results = await Promise.all(groups.map((group) => node.store.groups.join(token, group)));
+  results.forEach((result, i) => {
+    node.metrics.groupJoins.inc({ result });
+    if (result === 'group_full' || result === 'too_many_groups')
+      node.logger.warn({ token, group: groups[i], result }, 'a group of the credential was not joined');
+  });
 }

@@ -1,5 +1,16 @@
--- Pending messages of a bucket, <tag>:pq: field "<seq>|<token>" -> "<ts>|<exp>|<#id>|<id><data>" (data: JSON text),
--- and <tag>:pid: message id -> "<seq>|<token>" (duplicates, status lookups).
+-- Pending messages of a bucket, <tag>:pq: field "<seq>|<token>" -> "<ts>|<exp>|<#id>|<id><body>", the body being the
+-- data (JSON text), or, for a traced push, "~<traceparent>" (TRACE_PART bytes) and then the data
+-- (store/src/messages/trace-context.ts); and <tag>:pid: message id -> "<seq>|<token>" (duplicates, status lookups).
+local TRACE_PART = 56
+
+-- The data of a body: a body that starts with '~' (JSON text never does) carries its trace part first.
+local function pqData(body)
+  if string.byte(body, 1) == 126 then
+    return string.sub(body, TRACE_PART + 1)
+  end
+  return body
+end
+
 local function pqField(seq, token)
   return seq .. '|' .. token
 end
@@ -8,7 +19,7 @@ local function pqPack(ts, exp, id, data)
   return ts .. '|' .. exp .. '|' .. #id .. '|' .. id .. data
 end
 
--- ts, exp, id, data of a packed pending message
+-- ts, exp, id, body of a packed pending message (the data is pqData(body))
 local function pqUnpack(v)
   local ts, exp, n, rest = string.match(v, '^(%d+)|(%d+)|(%d+)|(.*)$')
   n = tonumber(n)

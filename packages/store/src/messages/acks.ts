@@ -4,6 +4,8 @@ import { StoreErrorCode } from '../errors.js';
 import type { AckReply } from '../scripts/scripts.js';
 import type { OutboxItem, Receipt } from '../types.js';
 import { GroupCommit } from './group-commit.js';
+import { withGroup } from './message-ids.js';
+import { isTraceparent } from './trace-context.js';
 
 /** Who acknowledges what: a message the node sent to one of its sockets (it knows the message's seq and data). */
 export interface AckInput {
@@ -14,6 +16,8 @@ export interface AckInput {
   data: unknown;
   nodeId: string;
   socketId: string;
+  /** The acknowledgement's trace context (tracing on): the receipt carries it to the queue and the worker. */
+  traceparent?: string;
 }
 
 export type ReceiptsItem = Extract<OutboxItem, { kind: 'receipts' }>;
@@ -29,12 +33,15 @@ interface Queued {
 
 function receiptHead(id: string | undefined, input: Omit<AckInput, 'seq' | 'id' | 'data'>): string {
   const idPart = id === undefined ? '' : `"id":${JSON.stringify(id)},`;
-  return `{${idPart}"token":${JSON.stringify(input.token)},"nodeId":${JSON.stringify(input.nodeId)},"socketId":${JSON.stringify(input.socketId)}`;
+  const trace = isTraceparent(input.traceparent) ? `,"traceparent":"${input.traceparent}"` : '';
+  return `{${idPart}"token":${JSON.stringify(input.token)},"nodeId":${JSON.stringify(input.nodeId)},"socketId":${JSON.stringify(input.socketId)}${trace}`;
 }
 
 function receiptOf(input: AckInput, deliveredAt: number): Receipt {
-  const { id, token, nodeId, socketId, data } = input;
-  return { id, token, data, deliveredAt, nodeId, socketId };
+  const { id, token, nodeId, socketId, data, traceparent } = input;
+  const receipt: Receipt = withGroup({ id, token, data, deliveredAt, nodeId, socketId });
+  if (isTraceparent(traceparent)) receipt.traceparent = traceparent;
+  return receipt;
 }
 
 function ackResult(id: string, reply: AckReply): AckResult {

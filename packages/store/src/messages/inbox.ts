@@ -1,6 +1,7 @@
 import type { StoreContext } from '../context.js';
 import { storeDefaults } from '../defaults.js';
 import type { PendingMessage } from '../types.js';
+import { splitBody } from './trace-context.js';
 
 /** A session's inbox, read in pages: for a connection replaying it, and for a node filling a gap in its pushes. */
 export class Inbox {
@@ -34,7 +35,7 @@ export class Inbox {
     const [ts = '0', exp = '0', n = '0'] = packed.split('|', 3);
     const start = ts.length + exp.length + n.length + 3;
     // The id's length is stored in bytes; the id itself is known here, so slice by its length in characters.
-    return { seq, id, ts: Number(ts), text: packed.slice(start + id.length) };
+    return { seq, id, ts: Number(ts), ...splitBody(packed.slice(start + id.length)) };
   }
 
   /** The last push sequence of each token (undefined: no live session), one read per bucket. */

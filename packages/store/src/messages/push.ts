@@ -12,6 +12,8 @@ export interface PushInput {
   /** Message id; generated when absent. Pushing the same id again stores nothing twice. */
   id?: string;
   ttlMs: number;
+  /** The W3C traceparent of the push (tracing on): stored with the message, for its delivery and receipt. */
+  traceparent?: string;
 }
 
 export type PushRefusal = 'no_session' | 'id_conflict' | 'inbox_full' | 'backlog';
@@ -39,7 +41,7 @@ interface Queued {
   maySettled: boolean;
 }
 
-const refusals: Record<number, PushRefusal> = {
+export const refusals: Record<number, PushRefusal> = {
   0: 'no_session',
   [-2]: 'id_conflict',
   [-4]: 'inbox_full',
@@ -47,7 +49,7 @@ const refusals: Record<number, PushRefusal> = {
 };
 
 /** "inst:n,inst:n" → the instances and the sum of their connections. */
-function holdersOf(text: string): { holders: string[]; connections: number } {
+export function holdersOf(text: string): { holders: string[]; connections: number } {
   const holders: string[] = [];
   let connections = 0;
   if (text !== '')
@@ -59,7 +61,8 @@ function holdersOf(text: string): { holders: string[]; connections: number } {
   return { holders, connections };
 }
 
-function pushResult(q: Queued, reply: PushReply, now: number): PushResult {
+/** What a push-1 or push-group-1 reply says of one message. */
+export function pushResult(q: { id: string }, reply: PushReply, now: number): PushResult {
   if (reply.code >= 1) {
     const { code, seq } = reply;
     return { stored: true, duplicate: code > 1, id: q.id, seq, ts: now, ...holdersOf(reply.holders) };
@@ -117,6 +120,7 @@ export class Pushes {
         ttlMs: q.input.ttlMs,
         maySettled: q.maySettled,
         text: q.input.text,
+        traceparent: q.input.traceparent,
       }));
       return { tag: b.tag, route: b.route, messages };
     });

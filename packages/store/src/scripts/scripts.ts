@@ -1,6 +1,8 @@
 import type { RedisClient } from '../redis.js';
+import { bodyOf, splitBody } from '../messages/trace-context.js';
 import type { PendingMessage } from '../types.js';
 import { defineScripts } from './load.js';
+import { runScript, type ReplicaWait } from './replica-wait.js';
 
 type Arg = string | number;
 type Reply = (string | number)[];
@@ -35,6 +37,8 @@ export interface PushMessageArgs {
   maySettled: boolean;
   /** Canonical JSON text. */
   text: string;
+  /** Stored before the text when given (messages/trace-context.ts). */
+  traceparent?: string | undefined;
 }
 
 export interface PushReply {
@@ -48,7 +52,7 @@ export interface AckArgs {
   token: string;
   seq: number;
   id: string;
-  /** The receipt's JSON text up to its data: `{"id":…,"token":…,"nodeId":…,"socketId":…`. */
+  /** The receipt's JSON text up to its data: `{"id":…,"token":…,"nodeId":…,"socketId":…` (then `,"traceparent":…` if traced). */
   head: string;
 }
 
@@ -73,7 +77,7 @@ function pendingFrom(reply: Reply, start: number): PendingMessage[] {
       seq: Number(reply[i]),
       id: String(reply[i + 1]),
       ts: Number(reply[i + 2]),
-      text: String(reply[i + 3]),
+      ...splitBody(String(reply[i + 3])),
     });
   }
   return out;
@@ -217,7 +221,7 @@ export class Scripts {
   async push(
     groups: { tag: string; route: string; messages: PushMessageArgs[] }[],
     limits: StatusArgs & { cap: number; outboxMax: number; span: number; scan: number },
-    wait?: { replicas: number; timeoutMs: number },
+    wait?: ReplicaWait,
   ): Promise<{ now: number; replies: PushReply[]; replicas?: number }> {
     const args: Arg[] = [groups[0]?.route ?? '', limits.retentionMs, limits.slotMs, limits.cap];
     args.push(limits.outboxMax, limits.span, limits.scan);
@@ -225,28 +229,11 @@ export class Scripts {
       args.push(g.tag, g.messages.length);
       for (const m of g.messages) {
         // The stored value's tail "<#id>|<id><data>" (#id in bytes, as Lua counts): built here, not per message in Lua.
-        const tail = `${Buffer.byteLength(m.id)}|${m.id}${m.text}`;
+        const tail = `${Buffer.byteLength(m.id)}|${m.id}${m.traceparent ? bodyOf(m.text, m.traceparent) : m.text}`;
         args.push(m.token, m.id, m.ttlMs, m.maySettled ? 1 : 0, tail);
       }
     }
-    let reply: Reply;
-    let replicas: number | undefined;
-    if (wait) {
-      const pipeline = this.redis.pipeline() as unknown as {
-        iosPush(...a: Arg[]): unknown;
-        wait(n: number, ms: number): unknown;
-        exec(): Promise<[Error | null, unknown][] | null>;
-      };
-      pipeline.iosPush(...args);
-      pipeline.wait(wait.replicas, wait.timeoutMs);
-      const results = (await pipeline.exec()) ?? [];
-      const [err, value] = results[0] ?? [new Error('no reply'), null];
-      if (err) throw err;
-      reply = value as Reply;
-      replicas = Number(results[1]?.[1] ?? 0);
-    } else {
-      reply = await this.#run<Reply>('iosPush', ...args);
-    }
+    const { reply, replicas } = await runScript<Reply>(this.redis, 'iosPush', args, wait);
     const replies: PushReply[] = [];
     for (let i = 1; i + 2 < reply.length; i += 3) {
       replies.push({ code: Number(reply[i]), seq: Number(reply[i + 1]), holders: String(reply[i + 2]) });
