@@ -52,15 +52,16 @@ export const configSchema = z
     REDIS_WAIT_REPLICAS: int(0, 16).default(0),
     REDIS_WAIT_TIMEOUT_MS: int(1, 60_000).default(100),
     QUEUE_KEEP_COMPLETED: int(0, 1_000_000).default(0),
+    MAX_OUTBOX_ENTRIES: int(100, 10_000_000).default(50_000),
   })
   .superRefine((c, ctx) => {
     if (c.AUTH === 'jwt' && !c.AUTH_SECRET)
       ctx.addIssue({ code: 'custom', path: ['AUTH_SECRET'], message: 'is required when AUTH=jwt' });
-    if (c.HEARTBEAT_TTL_MS <= c.HEARTBEAT_MS)
+    if (c.HEARTBEAT_TTL_MS < 3 * c.HEARTBEAT_MS)
       ctx.addIssue({
         code: 'custom',
         path: ['HEARTBEAT_TTL_MS'],
-        message: 'must be larger than HEARTBEAT_MS',
+        message: 'must be at least 3 × HEARTBEAT_MS (a node beats several times per TTL)',
       });
   });
 

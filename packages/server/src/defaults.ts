@@ -47,7 +47,10 @@ export const handlerDefaults = {
   pushConcurrency: 32,
   /** Install the sharded Redis adapter on `io` (required for a cluster). */
   installAdapter: true,
-  /** Completed receipts / session-events jobs kept per queue for inspection (QUEUE_KEEP_COMPLETED). */
+  /**
+   * Completed jobs kept per queue for inspection (QUEUE_KEEP_COMPLETED): receipts and session events, and the push jobs
+   * whose producer set no `removeOnComplete` (a plain BullMQ producer): the push queue never grows with what it ran.
+   */
   keepCompletedJobs: 0,
   /** Bytes a node holds unsent for one connection (MAX_BUFFERED_BYTES); past it the client is slow and dropped. */
   maxBufferedBytes: 1_048_576,
@@ -68,10 +71,23 @@ export const handlerDefaults = {
   receiptsPerJob: 500,
   /** How long the queues remember a relayed outbox entry, so that relaying it again adds no job, in ms. */
   relayDedupeMs: 600_000,
+  /** Failed `push` jobs the push consumer keeps when the job itself says nothing (a plain BullMQ producer). */
+  pushJobsFailedKept: { age: 7 * 24 * 3600, count: 10_000 },
   /** Most outbox items one relay round puts on the queues. */
   relayRound: 5000,
-  /** Outbox entries older than this were left by a node that died before relaying them, in ms. */
+  /**
+   * Outbox entries older than this, and older than every live node's oldest entry still waiting in its relay, were
+   * left by a node that died (was reaped) before relaying them, in ms.
+   */
   outboxStaleMs: 15_000,
+  /** First wait before a failed relay round is tried again, in ms; doubled per failure up to `relayRetryMaxMs`. */
+  relayRetryMs: 100,
+  relayRetryMaxMs: 5000,
+  /**
+   * Outbox items one node's relay holds in memory at most (the queue side is away). Past it new items stay in the
+   * Redis outbox only, where the recovery relays them once this relay has caught up: nothing is lost.
+   */
+  maxRelayPending: 20_000,
   /** How often a node looks for such entries, in ms. */
   outboxRecoveryMs: 5000,
   /** Longest wait of one step of `close()` while Redis is away, in ms. */

@@ -65,6 +65,16 @@ export class NodeMetrics {
     buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
     registers: [this.registry],
   });
+  readonly relayDeferred = new Counter({
+    name: 'ios_relay_deferred_total',
+    help: 'Outbox items this node left in the Redis outbox because its relay held the most it may (the queue side is away); the recovery relays them',
+    registers: [this.registry],
+  });
+  readonly fenced = new Counter({
+    name: 'ios_fenced_total',
+    help: 'Times this node learnt it had been declared dead (it stalled past its heartbeat TTL) and went on under a new instance id',
+    registers: [this.registry],
+  });
   readonly reapedNodes = new Counter({
     name: 'ios_reaped_nodes_total',
     help: 'Dead nodes whose connections this node reaped',

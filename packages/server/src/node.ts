@@ -89,6 +89,7 @@ function handlerOptions(config: Config, logger: Logger): SessionHandlerOptions {
     replicaAcks: config.REDIS_WAIT_REPLICAS,
     replicaTimeoutMs: config.REDIS_WAIT_TIMEOUT_MS,
     keepCompletedJobs: config.QUEUE_KEEP_COMPLETED,
+    maxOutboxEntries: config.MAX_OUTBOX_ENTRIES,
     logger: logger.child({ component: 'sessions' }),
   };
 }

@@ -59,6 +59,8 @@ export interface SessionHandlerOptions {
   keepCompletedJobs?: number;
   /** Unacknowledged pushes one session may hold; a push beyond it is refused. Default `storeDefaults.maxPendingPerSession`. */
   maxPendingPerSession?: number;
+  /** Outbox entries a bucket may hold before pushes are refused (503). Default `storeDefaults.maxOutboxEntries`. */
+  maxOutboxEntries?: number;
   /** Bytes a node holds unsent for one connection before it drops it as a slow client. Default `handlerDefaults.maxBufferedBytes`. */
   maxBufferedBytes?: number;
   /** How often this node compares its sessions' last push sequence with Redis and fetches what it missed (a push stored but not routed to it). Default `handlerDefaults.resyncMs`. */
@@ -110,6 +112,7 @@ export function resolveOptions(options: SessionHandlerOptions): ResolvedOptions 
     replicaTimeoutMs: storeDefaults.replicaTimeoutMs,
     keepCompletedJobs: handlerDefaults.keepCompletedJobs,
     maxPendingPerSession: storeDefaults.maxPendingPerSession,
+    maxOutboxEntries: storeDefaults.maxOutboxEntries,
     maxBufferedBytes: handlerDefaults.maxBufferedBytes,
     resyncIntervalMs: handlerDefaults.resyncMs,
     consumePushQueue: handlerDefaults.consumePushQueue,

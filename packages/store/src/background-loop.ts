@@ -4,13 +4,16 @@ export interface BackgroundLoopOptions {
   name: string;
   intervalMs: number;
   logger: Logger;
+  /** Longest wait before a tick after failures (the backoff's cap), in ms. Default 10 × `intervalMs`. */
+  maxDelayMs?: number;
   /** Called with each failure (for a metric); the loop itself logs it and backs off. */
   onError?: (error: unknown) => void;
 }
 
 /**
  * Runs `tick` every `intervalMs` (±20% jitter, so that nodes do not sweep in lockstep) until stopped.
- * A failing tick never throws out of the loop: it is logged and the next one waits longer (up to 10×).
+ * A failing tick never throws out of the loop: it is logged and the next one waits longer (up to 10×, or
+ * `maxDelayMs`).
  */
 export class BackgroundLoop {
   #timer: NodeJS.Timeout | undefined;
@@ -60,9 +63,9 @@ export class BackgroundLoop {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
       void this.runNow().then(() => {
-        const backoff = Math.min(2 ** this.#failures, 10);
+        const { intervalMs, maxDelayMs = intervalMs * 10 } = this.options;
         const jitter = 0.8 + Math.random() * 0.4;
-        this.#schedule(this.options.intervalMs * backoff * jitter);
+        this.#schedule(Math.min(intervalMs * 2 ** this.#failures * jitter, Math.max(intervalMs, maxDelayMs)));
       });
     }, delay);
     this.#timer.unref();

@@ -13,6 +13,8 @@ export interface StoreContext {
   readonly status: StatusArgs;
   /** Unacknowledged pushes one session may hold. */
   readonly maxPending: number;
+  /** Outbox entries a bucket may hold before pushes are refused (the queue side is behind or away). */
+  readonly maxOutboxEntries: number;
   /** Replicas that must acknowledge a push (`WAIT`), and for how long to wait. */
   readonly replicaAcks: number;
   readonly replicaTimeoutMs: number;

@@ -21,8 +21,15 @@ export const storeDefaults = {
   replicaTimeoutMs: 100,
   /** How often a node says it is alive, in ms. */
   heartbeatMs: 2000,
-  /** How long after its last heartbeat a node counts as dead and its connections are reaped, in ms. */
+  /**
+   * How long after its last heartbeat a node counts as dead and its connections are reaped, in ms — counted only while
+   * Redis answered the reaper (the liveness rule, lua/claim-dead-node-3.lua): a Redis outage fences no node.
+   */
   heartbeatTtlMs: 10_000,
+  /** A heartbeat retried after a failure waits at most this share of the TTL (so a node retries several times per TTL). */
+  heartbeatRetryShare: 0.2,
+  /** Two heartbeats further apart than this share of the TTL break a node's streak (it may not reap for a TTL). */
+  heartbeatGapShare: 0.5,
   /** How often every bucket is checked for ended graces and the cluster for dead nodes, in ms. */
   sweepIntervalMs: 1000,
   /** Keyspace notifications as a fast path for grace ends: `auto` (use them when Redis allows) or `off`. */
@@ -47,7 +54,11 @@ export const storeDefaults = {
   inboxSpanFactor: 4,
   /** Pending messages per page of an inbox replay. */
   replayPage: 100,
-  /** Outbox entries a bucket may hold before pushes are refused (503): the queue side is behind or away. */
+  /**
+   * Outbox entries a bucket may hold before pushes are refused (MAX_OUTBOX_ENTRIES; HTTP 503, `pushMessage` false, a
+   * queue job's message refused with reason `backlog`): the queue side is behind or away. Receipts and session events
+   * of what was already accepted are still written, so the bound is soft by at most the pending messages.
+   */
   maxOutboxEntries: 50_000,
   /** Pending fields a legacy receipt (acknowledgement by data) that the node could not match looks at, at most. */
   ackByDataScan: 64,

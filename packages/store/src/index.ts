@@ -33,9 +33,9 @@ export {
   type LeaveResult,
 } from './groups/groups.js';
 export { groupOfMessageId, memberMessageId, recipientMessageId } from './messages/message-ids.js';
-export { NodeRegistry, type NodeRegistryOptions } from './cluster/liveness.js';
+export { NodeRegistry, type Fencing, type NodeRegistryOptions } from './cluster/liveness.js';
 export { listNodes, type NodeInfo } from './cluster/nodes.js';
-export { reapDeadNodes, type ReapedNode } from './cluster/reaper.js';
+export { reapDeadNodes, type ReapedNode, type ReaperIdentity } from './cluster/reaper.js';
 export { Sweeper, type SweeperOptions } from './cluster/sweeper.js';
 export { ExpiryNotifications, type NotificationMode } from './cluster/expiry-notifications.js';
 export { BackgroundLoop } from './background-loop.js';

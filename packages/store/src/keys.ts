@@ -27,6 +27,8 @@
  *   <prefix>:{<prefix>.nodes}:live      zset    node instance -> heartbeat deadline (ms)
  *   <prefix>:{<prefix>.nodes}:reaping   zset    dead node instance -> lease deadline of its reaper
  *   <prefix>:{<prefix>.nodes}:info      hash    node instance -> its last heartbeat report (JSON)
+ *   <prefix>:{<prefix>.nodes}:streak    hash    node instance -> "<streak start>:<last heartbeat>" (ms): the
+ *                                               liveness rule's evidence (lua/claim-dead-node-3.lua)
  *   <prefix>:{<prefix>.n.<inst>}:route  channel sharded pub/sub channel of pushes routed to a node instance
  *   <prefix>:{<prefix>.feed}:recent     list    the latest relayed receipts and session events (capped)
  *   <prefix>:{<prefix>.meta}:config     hash    cluster-wide settings every node must agree on
@@ -166,6 +168,20 @@ export class Keys {
 
   get nodeInfo(): string {
     return `${this.prefix}:{${this.prefix}.nodes}:info`;
+  }
+
+  get nodeStreaks(): string {
+    return `${this.prefix}:{${this.prefix}.nodes}:streak`;
+  }
+
+  /** The keys of the liveness scripts (heartbeat, claim-dead-node), in one slot. */
+  get nodes(): { live: string; reaping: string; info: string; streak: string } {
+    return {
+      live: this.liveNodes,
+      reaping: this.reapingNodes,
+      info: this.nodeInfo,
+      streak: this.nodeStreaks,
+    };
   }
 
   /** The sharded channel pushes to a node instance travel on (hash-tagged per instance: spread over shards). */

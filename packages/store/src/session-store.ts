@@ -43,6 +43,8 @@ export interface SessionStoreOptions {
   replicaTimeoutMs?: number;
   /** Unacknowledged pushes one session may hold. Default `storeDefaults.maxPendingPerSession`. */
   maxPendingPerSession?: number;
+  /** Outbox entries a bucket may hold before pushes are refused. Default `storeDefaults.maxOutboxEntries`. */
+  maxOutboxEntries?: number;
 }
 
 /**
@@ -56,6 +58,7 @@ export class SessionStore implements StoreContext {
   readonly clustered: boolean;
   readonly status: StatusArgs;
   readonly maxPending: number;
+  readonly maxOutboxEntries: number;
   readonly replicaAcks: number;
   readonly replicaTimeoutMs: number;
   /** Connect, disconnect, reap, logout, expire, data. */
@@ -84,6 +87,7 @@ export class SessionStore implements StoreContext {
     const retentionMs = options.statusRetentionMs ?? storeDefaults.statusRetentionMs;
     this.status = { retentionMs, slotMs: Math.max(1, Math.ceil(retentionMs / 2)) };
     this.maxPending = options.maxPendingPerSession ?? storeDefaults.maxPendingPerSession;
+    this.maxOutboxEntries = options.maxOutboxEntries ?? storeDefaults.maxOutboxEntries;
     this.replicaAcks = options.replicaAcks ?? storeDefaults.replicaAcks;
     this.replicaTimeoutMs = options.replicaTimeoutMs ?? storeDefaults.replicaTimeoutMs;
     this.scripts = new Scripts(this.redis);

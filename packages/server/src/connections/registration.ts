@@ -46,17 +46,23 @@ export class Registration {
     const { local, registry, store, metrics } = this.o;
     const entry = local.acquire(state.token, socket);
     state.sender = this.o.makeSender(socket, state);
+    const { instance } = registry;
     try {
       const result = await metrics.time(
         'connect',
         store.sessions.connect({
           token: state.token,
           socketId: socket.id,
-          instance: registry.instance,
+          instance,
           protocol: state.protocol,
         }),
       );
       metrics.connects.inc();
+      // Registered under an instance id the node has since left (it was fenced meanwhile): undo, the client retries.
+      if (registry.instance !== instance) {
+        this.o.publish(result.events);
+        throw new Error('this node was fenced during the registration');
+      }
       entry.data = result.data;
       state.sid = result.sid;
       // A routed logout of this lifetime may have overtaken the registration's answer.

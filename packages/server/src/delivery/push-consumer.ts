@@ -20,6 +20,8 @@ export interface PushConsumerOptions {
   prefix: string;
   /** Jobs processed at once by this node. Default `handlerDefaults.pushConcurrency`. */
   concurrency?: number;
+  /** Completed jobs kept when a job says nothing itself. Default `handlerDefaults.keepCompletedJobs` (none). */
+  keepCompleted?: number;
   /** Largest `data` of a job's message or broadcast, in bytes of JSON. Default `handlerDefaults.maxPayloadBytes`. */
   maxPayloadBytes?: number;
   logger: Logger;
@@ -55,6 +57,7 @@ const SHAPE =
  */
 export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob> {
   const limits: PayloadLimits = { maxBytes: options.maxPayloadBytes ?? handlerDefaults.maxPayloadBytes };
+  const keep = options.keepCompleted ?? handlerDefaults.keepCompletedJobs;
   const worker = new Worker<PushJob>(
     QueueName.push,
     async (job) => {
@@ -85,6 +88,10 @@ export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob>
       connection: options.connection,
       prefix: options.prefix,
       concurrency: options.concurrency ?? handlerDefaults.pushConcurrency,
+      // Whoever produced the job (a plain BullMQ producer may set no removeOnComplete): completed and failed push
+      // jobs are capped here; a job's own options, when it has them, win.
+      removeOnComplete: { count: keep },
+      removeOnFail: handlerDefaults.pushJobsFailedKept,
       ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     },
   );

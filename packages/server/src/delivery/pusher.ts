@@ -25,7 +25,7 @@ export interface PusherOptions {
   channel: RouteChannel;
   holding: Holding;
   /** This node instance: its own sessions' pushes are handed over without Redis. */
-  instance: string;
+  instance: () => string;
   metrics: NodeMetrics;
   logger: Logger;
   /** TTL of a push that names none, in ms. */
@@ -124,7 +124,7 @@ export class Pusher {
       if (!result.stored || result.seq === 0) return;
       const { token, text } = messageAt(i);
       for (const instance of result.holders) {
-        if (instance === this.o.instance) {
+        if (instance === this.o.instance()) {
           local.push([token, result.seq, result.id, result.ts, dataAt(i), text.length, traceparent]);
           continue;
         }
@@ -168,7 +168,9 @@ export class Pusher {
     const packet = JSON.stringify({ logout: { token, sid } });
     await Promise.all(
       ended.holders.map((instance) =>
-        instance === this.o.instance ? this.o.logoutLocal(token, sid) : this.o.channel.send(instance, packet),
+        instance === this.o.instance()
+          ? this.o.logoutLocal(token, sid)
+          : this.o.channel.send(instance, packet),
       ),
     );
     return true;

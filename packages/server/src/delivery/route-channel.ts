@@ -48,6 +48,7 @@ export function pushPacket(pushes: readonly OutgoingPush[]): string {
 
 interface ShardedPubSub {
   ssubscribe(...channels: string[]): Promise<unknown>;
+  sunsubscribe(...channels: string[]): Promise<unknown>;
   spublish(channel: string, message: string): Promise<number>;
 }
 
@@ -55,8 +56,8 @@ export interface RouteChannelOptions {
   pub: RedisClient;
   sub: RedisClient;
   keys: Keys;
-  /** This node instance: it listens on its own channel. */
-  instance: string;
+  /** This node instance (it changes when the node was fenced): it listens on its own channel. */
+  instance: () => string;
   logger: Logger;
   onPacket: (packet: RoutePacket) => void;
   /** A publish that reached no subscriber (the target is gone, or its subscription is being re-established). */
@@ -70,11 +71,11 @@ export interface RouteChannelOptions {
  * Nothing here must be reliable: a push that never arrives is found by the holder's resync (holding.ts).
  */
 export class RouteChannel {
-  readonly #channel: string;
+  #channel: string;
   readonly #listener: (channel: Buffer | string, message: Buffer | string) => void;
 
   constructor(private readonly o: RouteChannelOptions) {
-    this.#channel = o.keys.routeChannel(o.instance);
+    this.#channel = o.keys.routeChannel(o.instance());
     this.#listener = (channel, message) => {
       if (String(channel) !== this.#channel) return;
       try {
@@ -88,7 +89,13 @@ export class RouteChannel {
 
   /** Subscribes this node's channel (again: idempotent, so it can be called after any topology change). */
   async listen(): Promise<void> {
-    await (this.o.sub as unknown as ShardedPubSub).ssubscribe(this.#channel);
+    const channel = this.o.keys.routeChannel(this.o.instance());
+    const previous = this.#channel;
+    this.#channel = channel;
+    const sub = this.o.sub as unknown as ShardedPubSub;
+    await sub.ssubscribe(channel);
+    // After a fencing the old instance's channel is nobody's: what was routed to it is found by the resync.
+    if (previous !== channel) await sub.sunsubscribe(previous);
   }
 
   /**

@@ -24,5 +24,10 @@ export function registerGauges(node: NodeRuntime): void {
     async () => (await stats()).expired,
   );
   m.gauge('ios_relay_backlog', 'Outbox items this node has yet to put on a queue', () => node.relay.backlog);
+  m.gauge(
+    'ios_heartbeat_streak_seconds',
+    'How long this node has beaten without a break (Redis clock); it reaps others only past its heartbeat TTL',
+    () => node.registry.streakMs / 1000,
+  );
   m.gauge('ios_ready', '1 while the node is ready', () => (node.isReady() ? 1 : 0));
 }

@@ -1,5 +1,12 @@
 import type { EventEmitter } from 'node:events';
-import { NodeRegistry, SessionStore, Sweeper, type EventItem, type Logger } from '@io-session/store';
+import {
+  NodeRegistry,
+  SessionStore,
+  Sweeper,
+  type EventItem,
+  type Fencing,
+  type Logger,
+} from '@io-session/store';
 import { openRelayQueues, queuePrefix, type RelayQueues } from '@io-session/worker';
 import type { Worker } from 'bullmq';
 import type { Namespace, Server } from 'socket.io';
@@ -74,6 +81,7 @@ export class NodeRuntime {
       replicaAcks: o.replicaAcks,
       replicaTimeoutMs: o.replicaTimeoutMs,
       maxPendingPerSession: o.maxPendingPerSession,
+      maxOutboxEntries: o.maxOutboxEntries,
     });
     this.registry = new NodeRegistry({
       store: this.store,
@@ -81,7 +89,7 @@ export class NodeRuntime {
       heartbeatMs: o.heartbeatMs,
       heartbeatTtlMs: o.heartbeatTtlMs,
       logger: o.logger,
-      onFenced: () => void closeTransports(io),
+      onFenced: (fencing) => this.#fenced(fencing),
       onError: () => this.metrics.backgroundErrors.inc({ loop: 'heartbeat' }),
       report: () => this.report(),
       onLayoutError: (err) => this.#fatal(err),
@@ -126,6 +134,18 @@ export class NodeRuntime {
     }
   }
 
+  /** Declared dead while it stalled: listen under the new instance id, drop every socket (clients register again). */
+  #fenced(fencing: Fencing): void {
+    this.metrics.fenced.inc();
+    this.channel.listen().catch((err: unknown) => {
+      this.logger.warn(
+        { err, ...fencing },
+        'could not listen under the new instance id; the resync delivers',
+      );
+    });
+    void closeTransports(this.io);
+  }
+
   /** The node cannot go on (another layout took the cluster's Redis): stop serving, drop the clients, say so. */
   #fatal(err: Error): void {
     if (this.#draining) return;
@@ -145,6 +165,9 @@ export class NodeRuntime {
       pid: process.pid,
       startedAt: this.startedAt,
       relayBacklog: this.relay?.backlog ?? 0,
+      // Recovery leaves entries this old and newer to this node (relay.ts): it still holds them.
+      relayOldest: this.relay?.oldestHeld,
+      streakMs: this.registry?.streakMs ?? 0,
     };
   }
 
@@ -172,6 +195,7 @@ export class NodeRuntime {
         prefix: queuePrefix(this.store.keys.prefix),
         logger: this.logger,
         maxPayloadBytes: this.options.maxPayloadBytes,
+        keepCompleted: this.options.keepCompletedJobs,
         onUnexpectedError: (err) => this.containment.report('push_job', err),
         push: (messages) => this.pusher.pushMany(messages),
         pushToTokens: (push, base) => pushToTokens(this.pusher, push, base),
@@ -209,7 +233,7 @@ export class NodeRuntime {
     await bounded('holding', this.holding.stop());
     await bounded('relay', this.relay.close());
     await bounded('sweeper', this.sweeper.close());
-    await bounded('registry', this.registry.close(this.registration.abandoned === 0));
+    await bounded('registry', this.registry.close());
     await bounded('queues', this.queues.close());
     this.channel.close();
     this.protocol.close();

@@ -26,6 +26,7 @@ function makeSweeper(node: NodeRuntime): Sweeper {
   const { store, metrics, logger, options: o } = node;
   return new Sweeper({
     store,
+    reaper: node.registry,
     graceMs: o.timeout,
     intervalMs: o.sweepIntervalMs,
     notifications: o.keyspaceNotifications,
@@ -50,11 +51,12 @@ function makeRelay(node: NodeRuntime): OutboxRelay {
   return new OutboxRelay({
     store: node.store,
     queues: node.queues,
-    instance: node.registry.instance,
+    instance: () => node.registry.instance,
     logger: node.logger,
     keepCompleted: node.options.keepCompletedJobs,
     tracing: node.tracing,
     onError: () => metrics.backgroundErrors.inc({ loop: 'relay' }),
+    onDeferred: (items) => metrics.relayDeferred.inc(items),
     onRelayed: (items) => {
       const receipts = items.reduce((n, i) => n + (i.kind === 'receipts' ? i.receipts.length : 0), 0);
       if (receipts > 0) metrics.receiptsQueued.inc(receipts);
@@ -72,7 +74,7 @@ function makeChannel(
     pub: node.clients.pub,
     sub: node.clients.sub,
     keys: node.store.keys,
-    instance: node.registry.instance,
+    instance: () => node.registry.instance,
     logger: node.logger,
     onPacket: node.containment.wrap('socket', (packet: RoutePacket) => {
       if ('p' in packet) holding.routed(packet.p);
@@ -126,7 +128,7 @@ function makeDelivery(node: NodeRuntime) {
     store,
     channel,
     holding,
-    instance: registry.instance,
+    instance: () => registry.instance,
     metrics,
     logger,
     messageTtlMs: o.messageTtlMs,

@@ -2,6 +2,13 @@ import { storeDefaults } from '../defaults.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { SessionStore } from '../session-store.js';
 
+/** Who reaps: its instance and heartbeat settings (a NodeRegistry), what the liveness rule checks. */
+export interface ReaperIdentity {
+  readonly instance: string;
+  readonly heartbeatTtlMs: number;
+  readonly heartbeatGapMs: number;
+}
+
 export interface ReapedNode {
   instance: string;
   connections: number;
@@ -9,12 +16,14 @@ export interface ReapedNode {
 }
 
 /**
- * A dead node is reaped once: a survivor claims it under a lease (claim-dead-node.lua), removes its connections
+ * A dead node is reaped once: a survivor claims it under a lease (claim-dead-node-3.lua, which also holds the
+ * liveness rule: only a reaper that Redis answered for a whole TTL claims, never itself), removes its connections
  * from every session of its node index (reap-connections.lua, idempotent: a second reaper after a lapsed lease
  * finds nothing left), starts the grace of the sessions left without connections, then forgets the node.
  */
 export async function reapDeadNodes(input: {
   store: SessionStore;
+  reaper: ReaperIdentity;
   graceMs: number;
   leaseMs?: number;
   logger?: Logger;
@@ -24,10 +33,13 @@ export async function reapDeadNodes(input: {
   const { store } = input;
   const reaped: ReapedNode[] = [];
   for (let i = 0; i < (input.max ?? storeDefaults.reapPerSweep); i++) {
-    const instance = await store.scripts.claimDeadNode(
-      { live: store.keys.liveNodes, reaping: store.keys.reapingNodes },
-      { leaseMs: input.leaseMs ?? storeDefaults.reapLeaseMs },
-    );
+    const { reaper } = input;
+    const instance = await store.scripts.claimDeadNode(store.keys.nodes, {
+      leaseMs: input.leaseMs ?? storeDefaults.reapLeaseMs,
+      reaper: reaper.instance,
+      ttlMs: reaper.heartbeatTtlMs,
+      gapMs: reaper.heartbeatGapMs,
+    });
     if (!instance) break;
     const counts = await reapIndex(store, instance, input.graceMs);
     await store.redis.zrem(store.keys.reapingNodes, instance);

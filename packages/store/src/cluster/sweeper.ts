@@ -4,10 +4,12 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { SessionStore } from '../session-store.js';
 import type { EventItem } from '../sessions/sessions.js';
 import { ExpiryNotifications, type NotificationMode } from './expiry-notifications.js';
-import { reapDeadNodes, type ReapedNode } from './reaper.js';
+import { reapDeadNodes, type ReapedNode, type ReaperIdentity } from './reaper.js';
 
 export interface SweeperOptions {
   store: SessionStore;
+  /** This node as a reaper (its NodeRegistry): dead nodes are claimed only as the liveness rule allows. */
+  reaper: ReaperIdentity;
   /** Grace given to sessions left without connections by a dead node. */
   graceMs: number;
   /** How often every bucket is checked for due sessions and the cluster for dead nodes. Default `storeDefaults.sweepIntervalMs`. */
@@ -73,7 +75,8 @@ export class Sweeper {
   async sweep(): Promise<void> {
     const { store } = this.options;
     await Promise.all(Array.from({ length: store.keys.bucketCount }, (_, b) => this.sweepBucket(b)));
-    const reaped = await reapDeadNodes({ store, graceMs: this.options.graceMs, logger: this.#logger });
+    const { graceMs, reaper } = this.options;
+    const reaped = await reapDeadNodes({ store, reaper, graceMs, logger: this.#logger });
     for (const r of reaped) this.options.onReaped?.(r);
   }
 

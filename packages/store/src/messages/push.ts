@@ -107,7 +107,7 @@ export class Pushes {
   async #store(groups: { bucket: number; items: Queued[] }[]): Promise<PushResult[][]> {
     const { keys, maxPending } = this.ctx;
     const span = storeDefaults.inboxSpanFactor * maxPending;
-    const limits = { ...this.ctx.status, cap: maxPending, outboxMax: storeDefaults.maxOutboxEntries, span };
+    const limits = { ...this.ctx.status, cap: maxPending, outboxMax: this.ctx.maxOutboxEntries, span };
     const wait =
       this.ctx.replicaAcks > 0
         ? { replicas: this.ctx.replicaAcks, timeoutMs: this.ctx.replicaTimeoutMs }

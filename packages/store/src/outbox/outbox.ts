@@ -31,12 +31,15 @@ export function decodeOutboxEntry(bucket: number, entryId: string, fields: strin
 export class Outbox {
   constructor(private readonly ctx: StoreContext) {}
 
-  /** Entries of a bucket older than `olderThanMs` (left behind by a node that died before relaying). */
-  async readStale(bucket: number, olderThanMs: number, count: number = storeDefaults.staleOutboxBatch) {
+  /**
+   * Entries of a bucket written up to `untilMs` (Redis clock: an entry id starts with its time), oldest first:
+   * what a relay recovers when no live node is still relaying them.
+   */
+  async readUntil(bucket: number, untilMs: number, count: number = storeDefaults.staleOutboxBatch) {
     const entries = await this.ctx.redis.xrange(
       this.ctx.keys.bucket(bucket).outbox,
       '-',
-      String(Date.now() - olderThanMs),
+      String(Math.max(0, Math.floor(untilMs))),
       'COUNT',
       count,
     );

@@ -311,25 +311,31 @@ export class Scripts {
     return { seq: Number(r[1]), id: String(r[2]), at: Number(r[3]), entry: String(r[4]) };
   }
 
-  /** @returns 1 alive, 0 the instance had been declared dead. */
-  heartbeat(
-    k: { live: string; reaping: string; info: string },
-    a: { instance: string; ttlMs: number; first: boolean; report: string },
-  ): Promise<number> {
-    return this.#run(
+  /** @returns alive (false: the instance had been declared dead) and the length of its heartbeat streak, in ms. */
+  async heartbeat(
+    k: { live: string; reaping: string; info: string; streak: string },
+    a: { instance: string; ttlMs: number; first: boolean; report: string; gapMs: number },
+  ): Promise<{ alive: boolean; streakMs: number }> {
+    const [alive, streak] = await this.#run<Reply>(
       'iosHeartbeat',
       k.live,
       k.reaping,
       k.info,
+      k.streak,
       a.instance,
       a.ttlMs,
       a.first ? '1' : '0',
       a.report,
+      a.gapMs,
     );
+    return { alive: Number(alive) === 1, streakMs: Number(streak) };
   }
 
-  /** @returns the dead instance this caller now reaps under a lease, or null. */
-  claimDeadNode(k: { live: string; reaping: string }, a: { leaseMs: number }): Promise<string | null> {
-    return this.#run('iosClaimDeadNode', k.live, k.reaping, a.leaseMs);
+  /** @returns the dead instance this reaper now reaps under a lease, or null (see claim-dead-node-3.lua). */
+  claimDeadNode(
+    k: { live: string; reaping: string; streak: string },
+    a: { leaseMs: number; reaper: string; ttlMs: number; gapMs: number },
+  ): Promise<string | null> {
+    return this.#run('iosClaimDeadNode', k.live, k.reaping, k.streak, a.leaseMs, a.reaper, a.ttlMs, a.gapMs);
   }
 }
