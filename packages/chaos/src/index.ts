@@ -6,3 +6,4 @@ export { parseChaosArgs, replayCommand, type ChaosOptions } from './options.js';
 export { runChaos, type ChaosResult } from './run.js';
 export { renderReport } from './report.js';
 export { check, type CheckInput, type CheckResult, type Violation } from './check/checker.js';
+export { History, type HistoryEvent } from './history.js';

@@ -106,6 +106,18 @@ async function settle(cluster: ChaosCluster, clients: Clients): Promise<{ notBac
   return { notBack, sessions };
 }
 
+/**
+ * Every queued push processed: a job whose lock was taken by a node that then died (or whose reply was lost) is
+ * only run again once BullMQ finds it stalled (lock duration + stalled interval, up to a minute).
+ */
+async function awaitPushJobs(cluster: ChaosCluster, history: History): Promise<void> {
+  const queued = history.of('push').filter((p) => p.via === 'queue' && p.detail === 'queued');
+  await waitFor('every push job processed', 120_000, async () => {
+    const jobs = new Map((await readQueueJobs(cluster.inspector, 'push')).map((j) => [j.id, j]));
+    return queued.every((p) => jobs.get(`m-${p.id}`)?.returnvalue);
+  });
+}
+
 /** Every client leaves; waits until every session ended and every receipt and event was relayed. */
 async function drain(cluster: ChaosCluster, clients: Clients): Promise<void> {
   for (const client of clients.present()) client.leave();
@@ -190,6 +202,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     clients.stopChurn();
     await pusher.close();
     const settled = await settle(cluster, clients);
+    await awaitPushJobs(cluster, history);
     log('settled; waiting for the longest message TTL');
     await sleep(d.messageTtlMs[1] + 1_000);
     await drain(cluster, clients);

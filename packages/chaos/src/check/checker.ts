@@ -51,6 +51,7 @@ function wasStored(push: PushEvent, status: MessageStatus, jobs: Map<string, Que
 
 function checkPushes(input: CheckInput, ends: SessionEvent[], v: Violation[], f: Record<string, number>): void {
   const jobs = new Map(input.pushJobs.map((j) => [j.id, j]));
+  f['push jobs run again after stalling'] = input.pushJobs.filter((j) => j.stalled > 0).length;
   for (const push of input.history.of('push')) {
     f[`pushes by ${push.via}`] = (f[`pushes by ${push.via}`] ?? 0) + 1;
     const status = input.statuses.get(push.id) ?? 'unknown';

@@ -6,6 +6,8 @@ export interface QueueJob {
   id: string;
   data: unknown;
   returnvalue: unknown;
+  /** Times BullMQ found it stalled (its worker died, or lost the reply that locked it) and ran it again. */
+  stalled: number;
 }
 
 /** Every job of a BullMQ queue of the run (SCAN over `{chaos}:<queue>:<id>` hashes). */
@@ -19,11 +21,12 @@ export async function readQueueJobs(redis: Redis, queue: string): Promise<QueueJ
     const jobKeys = keys.filter((k) => !k.slice(base.length).includes(':'));
     const types = await Promise.all(jobKeys.map((k) => redis.type(k)));
     const hashes = jobKeys.filter((_, i) => types[i] === 'hash');
-    const fields = await Promise.all(hashes.map((k) => redis.hmget(k, 'data', 'returnvalue')));
+    const fields = await Promise.all(hashes.map((k) => redis.hmget(k, 'data', 'returnvalue', 'stc')));
     hashes.forEach((key, i) => {
-      const [data, returnvalue] = fields[i] ?? [];
+      const [data, returnvalue, stalled] = fields[i] ?? [];
       if (!data) return;
-      jobs.push({ id: key.slice(base.length), data: parse(data), returnvalue: parse(returnvalue ?? null) });
+      const id = key.slice(base.length);
+      jobs.push({ id, data: parse(data), returnvalue: parse(returnvalue ?? null), stalled: Number(stalled ?? 0) });
     });
   } while (cursor !== '0');
   return jobs;
