@@ -41,10 +41,28 @@ const receipt = (jobId: string, ...ids: string[]) => ({
   returnvalue: null,
   stalled: 0,
 });
-const connect = (t: number): HistoryEvent => ({ kind: 'connect', t, token: 's1', nodeId: 'n1-1', socketId: 'x' });
-const disconnect = (t: number): HistoryEvent => ({ kind: 'disconnect', t, token: 's1', nodeId: 'n1-1', reason: 'r' });
+const connect = (t: number): HistoryEvent => ({
+  kind: 'connect',
+  t,
+  token: 's1',
+  nodeId: 'n1-1',
+  socketId: 'x',
+});
+const disconnect = (t: number): HistoryEvent => ({
+  kind: 'disconnect',
+  t,
+  token: 's1',
+  nodeId: 'n1-1',
+  reason: 'r',
+});
 const push = (id: string, accepted: boolean | null = true): HistoryEvent => ({
-  kind: 'push', t: T0 + 10, token: 's1', id, via: 'http', ttlMs: 5000, accepted,
+  kind: 'push',
+  t: T0 + 10,
+  token: 's1',
+  id,
+  via: 'http',
+  ttlMs: 5000,
+  accepted,
 });
 
 describe('the chaos history checker', () => {
@@ -73,12 +91,16 @@ describe('the chaos history checker', () => {
     );
     expect(endedAfter.violations).toEqual([]);
     // an HTTP push that got no answer is judged by its status: stored (pending) counts, absent does not
-    expect(check(input([push('p1', null)], { statuses: new Map([['p1', 'unknown']]) })).violations).toEqual([]);
+    expect(check(input([push('p1', null)], { statuses: new Map([['p1', 'unknown']]) })).violations).toEqual(
+      [],
+    );
   });
 
   it('counts receipts on the queue: a second job for one message, or none, is a violation', () => {
     const statuses = new Map([['p1', 'delivered' as const]]);
-    const twice = check(input([push('p1')], { statuses, receiptJobs: [receipt('r1', 'p1'), receipt('r2', 'p1')] }));
+    const twice = check(
+      input([push('p1')], { statuses, receiptJobs: [receipt('r1', 'p1'), receipt('r2', 'p1')] }),
+    );
     expect(twice.violations.map((v) => v.detail)).toEqual(['p1: 2 receipts']);
     const none = check(input([push('p1')], { statuses }));
     expect(none.violations.map((v) => v.detail)).toEqual(['p1: 0 receipts']);
@@ -98,9 +120,13 @@ describe('the chaos history checker', () => {
     const whileConnected = check(
       input([connect(T0)], { eventJobs: [started('s1', 'a', T0), ended('s1', 'a', T0 + 3000)] }),
     );
-    expect(whileConnected.violations.map((v) => v.rule)).toContain('no session ended while connected or within its grace');
+    expect(whileConnected.violations.map((v) => v.rule)).toContain(
+      'no session ended while connected or within its grace',
+    );
     const inGrace = check(
-      input([connect(T0), disconnect(T0 + 1000)], { eventJobs: [started('s1', 'a', T0), ended('s1', 'a', T0 + 1500)] }),
+      input([connect(T0), disconnect(T0 + 1000)], {
+        eventJobs: [started('s1', 'a', T0), ended('s1', 'a', T0 + 1500)],
+      }),
     );
     expect(inGrace.violations).toHaveLength(1);
     // a frozen node's clients count as gone from the freeze on: that node is reaped by design

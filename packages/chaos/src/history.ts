@@ -11,7 +11,16 @@ export type HistoryEvent =
   | { kind: 'connect'; t: number; token: string; nodeId: string; socketId: string }
   | { kind: 'disconnect'; t: number; token: string; nodeId: string; reason: string }
   | { kind: 'leave'; t: number; token: string }
-  | { kind: 'push'; t: number; token: string; id: string; via: 'http' | 'queue'; ttlMs: number; accepted: boolean | null; detail?: string }
+  | {
+      kind: 'push';
+      t: number;
+      token: string;
+      id: string;
+      via: 'http' | 'queue';
+      ttlMs: number;
+      accepted: boolean | null;
+      detail?: string;
+    }
   | { kind: 'received'; t: number; token: string; id: string }
   | { kind: 'acked'; t: number; token: string; id: string };
 

@@ -18,7 +18,8 @@ const HELP = `usage: npm run chaos -- [--seed N] [--minutes M] [--nodes N] [--se
 function whole(name: string, text: string | undefined, fallback: number, min: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number of at least ${min}, got '${text}'\n${HELP}`);
+  if (!Number.isFinite(n) || n < min)
+    throw new Error(`--${name} must be a number of at least ${min}, got '${text}'\n${HELP}`);
   return n;
 }
 
@@ -42,7 +43,12 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
     minutes: whole('minutes', values.minutes, chaosDefaults.minutes, 0.1),
     nodes: Math.trunc(whole('nodes', values.nodes, chaosDefaults.nodes, 2)),
     sessions: Math.trunc(whole('sessions', values.sessions, chaosDefaults.sessions, 1)),
-    pushesPerSecond: whole('pushes-per-second', values['pushes-per-second'], chaosDefaults.pushesPerSecond, 0.1),
+    pushesPerSecond: whole(
+      'pushes-per-second',
+      values['pushes-per-second'],
+      chaosDefaults.pushesPerSecond,
+      0.1,
+    ),
     redisOutageMs: whole('redis-outage-ms', values['redis-outage-ms'], chaosDefaults.redisOutageMs, 100),
     historyDir: values['history-dir'] ?? chaosDefaults.historyDir,
   };

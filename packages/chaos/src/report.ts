@@ -17,7 +17,8 @@ export function renderReport(result: ChaosResult): string {
     for (const v of result.violations) byRule.set(v.rule, (byRule.get(v.rule) ?? 0) + 1);
     table('violations', Object.fromEntries(byRule));
     for (const v of result.violations.slice(0, MAX_LISTED)) lines.push(`  ${v.rule}: ${v.detail}`);
-    if (result.violations.length > MAX_LISTED) lines.push(`  … and ${result.violations.length - MAX_LISTED} more`);
+    if (result.violations.length > MAX_LISTED)
+      lines.push(`  … and ${result.violations.length - MAX_LISTED} more`);
     lines.push(`history: ${result.historyFile}`);
     lines.push(`replay: ${result.replay}`);
   }

@@ -44,7 +44,11 @@ class Clients {
     const n = ++this.#n;
     const random = new Random(this.options.seed, 1000 + n);
     const d = chaosDefaults;
-    const kind: ClientKind = random.chance(d.silentShare) ? 'silent' : random.chance(d.slowShare) ? 'slow' : 'prompt';
+    const kind: ClientKind = random.chance(d.silentShare)
+      ? 'silent'
+      : random.chance(d.slowShare)
+        ? 'slow'
+        : 'prompt';
     const client = new ChaosClient(`s${n}`, kind, {
       history: this.history,
       random,
@@ -79,7 +83,11 @@ class Clients {
   }
 }
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<boolean> {
+async function waitFor(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean> | boolean,
+): Promise<boolean> {
   return pollUntil(check, { timeoutMs, message: what, intervalMs: 200, retryErrors: true }).then(
     () => true,
     () => false,
@@ -87,7 +95,10 @@ async function waitFor(what: string, timeoutMs: number, check: () => Promise<boo
 }
 
 /** After the faults: everything healed and restarted; returns what did not come back. */
-async function settle(cluster: ChaosCluster, clients: Clients): Promise<{ notBack: string[]; sessions: ListedSession[] }> {
+async function settle(
+  cluster: ChaosCluster,
+  clients: Clients,
+): Promise<{ notBack: string[]; sessions: ListedSession[] }> {
   for (const slot of cluster.slots) {
     slot.proxy.heal();
     slot.proxy.setLatency(0);
@@ -95,7 +106,10 @@ async function settle(cluster: ChaosCluster, clients: Clients): Promise<{ notBac
   }
   const timeout = chaosDefaults.settleTimeoutMs;
   await waitFor('every client back', timeout, () => clients.present().every((c) => c.connected));
-  const notBack = clients.present().filter((c) => !c.connected).map((c) => c.token);
+  const notBack = clients
+    .present()
+    .filter((c) => !c.connected)
+    .map((c) => c.token);
   const live = new Set(cluster.slots.map((s) => s.nodeId));
   const slot = cluster.slots[0]!;
   let sessions: ListedSession[] = [];
@@ -122,7 +136,11 @@ async function awaitPushJobs(cluster: ChaosCluster, history: History): Promise<v
 async function drain(cluster: ChaosCluster, clients: Clients): Promise<void> {
   for (const client of clients.present()) client.leave();
   const slot = cluster.slots[0]!;
-  await waitFor('every session ended', chaosDefaults.settleTimeoutMs, async () => (await listSessions(slot)).length === 0);
+  await waitFor(
+    'every session ended',
+    chaosDefaults.settleTimeoutMs,
+    async () => (await listSessions(slot)).length === 0,
+  );
   let last = -1;
   await waitFor('the outboxes relayed', chaosDefaults.settleTimeoutMs, async () => {
     const keys = await cluster.inspector.keys('chaos:*:outbox');
@@ -134,7 +152,11 @@ async function drain(cluster: ChaosCluster, clients: Clients): Promise<void> {
   });
 }
 
-async function collect(cluster: ChaosCluster, history: History, settled: { notBack: string[]; sessions: ListedSession[] }): Promise<CheckResult> {
+async function collect(
+  cluster: ChaosCluster,
+  history: History,
+  settled: { notBack: string[]; sessions: ListedSession[] },
+): Promise<CheckResult> {
   const slot = cluster.slots[0]!;
   const pushes = history.of('push');
   const statuses = await readStatuses(slot, pushes);
@@ -167,7 +189,10 @@ function proxyFigures(cluster: ChaosCluster): Record<string, number> {
  * One seeded chaos run: the cluster under faults, pushes and churn for `minutes`, then settling, draining and the
  * history check. `log` gets progress lines.
  */
-export async function runChaos(options: ChaosOptions, log: (line: string) => void = () => undefined): Promise<ChaosResult> {
+export async function runChaos(
+  options: ChaosOptions,
+  log: (line: string) => void = () => undefined,
+): Promise<ChaosResult> {
   const history = new History(options.historyDir);
   log(`seed ${options.seed}, ${options.minutes} min, history ${history.file}`);
   const cluster = await ChaosCluster.start(options, history);
@@ -207,7 +232,14 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     await sleep(d.messageTtlMs[1] + 1_000);
     await drain(cluster, clients);
     const result = await collect(cluster, history, settled);
-    return { ...result, seed: options.seed, replay: replayCommand(options), historyFile: history.file, faults: faults.counts, proxies: proxyFigures(cluster) };
+    return {
+      ...result,
+      seed: options.seed,
+      replay: replayCommand(options),
+      historyFile: history.file,
+      faults: faults.counts,
+      proxies: proxyFigures(cluster),
+    };
   } finally {
     await cluster.close();
   }

@@ -40,7 +40,11 @@ interface SessionEvent {
 type PushEvent = Extract<HistoryEvent, { kind: 'push' }>;
 
 /** Whether a push was stored: the producer's answer, the job's return value, or else its status. */
-function wasStored(push: PushEvent, status: MessageStatus, jobs: Map<string, QueueJob>): boolean | 'unprocessed' {
+function wasStored(
+  push: PushEvent,
+  status: MessageStatus,
+  jobs: Map<string, QueueJob>,
+): boolean | 'unprocessed' {
   if (push.via === 'http') return push.accepted ?? status !== 'unknown';
   const job = jobs.get(`m-${push.id}`);
   if (!job) return false;
@@ -49,7 +53,12 @@ function wasStored(push: PushEvent, status: MessageStatus, jobs: Map<string, Que
   return result.stored > 0;
 }
 
-function checkPushes(input: CheckInput, ends: SessionEvent[], v: Violation[], f: Record<string, number>): void {
+function checkPushes(
+  input: CheckInput,
+  ends: SessionEvent[],
+  v: Violation[],
+  f: Record<string, number>,
+): void {
   const jobs = new Map(input.pushJobs.map((j) => [j.id, j]));
   f['push jobs run again after stalling'] = input.pushJobs.filter((j) => j.stalled > 0).length;
   for (const push of input.history.of('push')) {
@@ -85,12 +94,16 @@ function checkReceipts(input: CheckInput, v: Violation[], f: Record<string, numb
   const delivered = [...input.statuses].filter(([, s]) => s === 'delivered').map(([id]) => id);
   for (const id of delivered) {
     const n = counts.get(id) ?? 0;
-    if (n !== 1) v.push({ rule: 'exactly one receipt per acknowledged message', detail: `${id}: ${n} receipts` });
+    if (n !== 1)
+      v.push({ rule: 'exactly one receipt per acknowledged message', detail: `${id}: ${n} receipts` });
   }
   const deliveredSet = new Set(delivered);
   for (const [id, n] of counts)
     if (!deliveredSet.has(id))
-      v.push({ rule: 'no receipt without an acknowledged message', detail: `${id}: ${n} receipts, status ${input.statuses.get(id) ?? 'not pushed'}` });
+      v.push({
+        rule: 'no receipt without an acknowledged message',
+        detail: `${id}: ${n} receipts, status ${input.statuses.get(id) ?? 'not pushed'}`,
+      });
 }
 
 function sessionEvents(input: CheckInput): SessionEvent[] {
@@ -124,12 +137,16 @@ export function check(input: CheckInput): CheckResult {
   checkReceipts(input, v, f);
   checkLifetimes(events, v, f);
   checkFalseEnds(input.history, ends, { graceMs: input.graceMs, slackMs: input.slackMs }, v);
-  for (const token of input.clientsNotBack) v.push({ rule: 'every client back', detail: `${token} not connected after settling` });
+  for (const token of input.clientsNotBack)
+    v.push({ rule: 'every client back', detail: `${token} not connected after settling` });
   const live = new Set(input.liveNodeIds);
   for (const s of input.settledSessions)
     for (const c of s.connections)
       if (!live.has(c.nodeId))
-        v.push({ rule: 'no registration left for a dead process', detail: `${s.token}: ${c.id} on ${c.nodeId}` });
+        v.push({
+          rule: 'no registration left for a dead process',
+          detail: `${s.token}: ${c.id} on ${c.nodeId}`,
+        });
   for (const crash of input.crashes) v.push({ rule: 'no node crashes', detail: crash });
   f['session events'] = events.length;
   f['connects'] = input.history.of('connect').length;

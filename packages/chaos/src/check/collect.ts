@@ -26,7 +26,12 @@ export async function readQueueJobs(redis: Redis, queue: string): Promise<QueueJ
       const [data, returnvalue, stalled] = fields[i] ?? [];
       if (!data) return;
       const id = key.slice(base.length);
-      jobs.push({ id, data: parse(data), returnvalue: parse(returnvalue ?? null), stalled: Number(stalled ?? 0) });
+      jobs.push({
+        id,
+        data: parse(data),
+        returnvalue: parse(returnvalue ?? null),
+        stalled: Number(stalled ?? 0),
+      });
     });
   } while (cursor !== '0');
   return jobs;

@@ -18,7 +18,8 @@ interface Interval {
 function impairments(history: History): Map<string, number[]> {
   const starts = new Map<string, number[]>();
   for (const e of history.of('fault'))
-    if (e.fault === 'node-sigstop' || e.fault === 'partition') starts.set(e.target, [...(starts.get(e.target) ?? []), e.t]);
+    if (e.fault === 'node-sigstop' || e.fault === 'partition')
+      starts.set(e.target, [...(starts.get(e.target) ?? []), e.t]);
   return starts;
 }
 
@@ -59,7 +60,8 @@ export function checkFalseEnds(
       const cut = (impaired.get(i.nodeId) ?? []).find((t) => t >= i.from && t < i.to);
       const to = cut ?? i.to;
       if (end.at > i.from + o.slackMs && end.at < to + o.graceMs - o.slackMs) {
-        const when = end.at < to ? 'while its client was connected' : `${end.at - to} ms after its client left`;
+        const when =
+          end.at < to ? 'while its client was connected' : `${end.at - to} ms after its client left`;
         v.push({
           rule: 'no session ended while connected or within its grace',
           detail: `${end.token} lifetime ${end.sid} ended (${end.reason ?? ''}) ${when} (on ${i.nodeId} since ${i.from})`,

@@ -41,13 +41,26 @@ function nodeEnv(options: ChaosOptions): Record<string, string> {
  * that a job relayed twice after the first completed is counted twice.
  */
 export class ChaosCluster {
-  private constructor(
-    readonly group: ProcessGroup,
-    readonly redis: ChaosRedis,
-    readonly slots: NodeSlot[],
-    readonly inspector: Redis,
-    private readonly consumers: Worker[],
-  ) {}
+  readonly group: ProcessGroup;
+  readonly redis: ChaosRedis;
+  readonly slots: NodeSlot[];
+  /** A plain client of the run's Redis, for reading queues and outboxes. */
+  readonly inspector: Redis;
+  readonly #consumers: Worker[];
+
+  private constructor(parts: {
+    group: ProcessGroup;
+    redis: ChaosRedis;
+    slots: NodeSlot[];
+    inspector: Redis;
+    consumers: Worker[];
+  }) {
+    this.group = parts.group;
+    this.redis = parts.redis;
+    this.slots = parts.slots;
+    this.inspector = parts.inspector;
+    this.#consumers = parts.consumers;
+  }
 
   static async start(options: ChaosOptions, history: History): Promise<ChaosCluster> {
     const group = new ProcessGroup();
@@ -67,11 +80,11 @@ export class ChaosCluster {
       worker.on('error', () => undefined);
       return worker;
     });
-    return new ChaosCluster(group, redis, slots, inspector, consumers);
+    return new ChaosCluster({ group, redis, slots, inspector, consumers });
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.consumers.map((w) => w.close(true).catch(() => undefined)));
+    await Promise.all(this.#consumers.map((w) => w.close(true).catch(() => undefined)));
     this.inspector.disconnect();
     await Promise.all(this.slots.map((s) => s.close()));
     await this.redis.stop().catch(() => undefined);

@@ -1,4 +1,11 @@
-import { FaultProxy, freePort, isRunning, pollUntil, type Child, type ProcessGroup } from '@io-session/devtools';
+import {
+  FaultProxy,
+  freePort,
+  isRunning,
+  pollUntil,
+  type Child,
+  type ProcessGroup,
+} from '@io-session/devtools';
 import type { History } from '../history.js';
 
 export const CHAOS_API_KEY = 'chaos-api-key-0123456789abcdef';
@@ -63,7 +70,12 @@ export class NodeSlot {
   async start(): Promise<void> {
     this.#generation++;
     this.#nodeId = `n${this.index}-${this.#generation}`;
-    const env = { ...this.settings.env, REDIS_URL: this.proxy.url, PORT: String(this.port), NODE_ID: this.#nodeId };
+    const env = {
+      ...this.settings.env,
+      REDIS_URL: this.proxy.url,
+      PORT: String(this.port),
+      NODE_ID: this.#nodeId,
+    };
     const child = this.settings.group.spawn(this.#nodeId, process.execPath, [this.settings.cli, 'node'], {
       env: { PATH: process.env.PATH ?? '', ...env },
     });
@@ -71,13 +83,17 @@ export class NodeSlot {
     const nodeId = this.#nodeId;
     void child.exited.then((code) => {
       if (this.#expectedExit.has(child)) return;
-      this.crashes.push(`${nodeId} exited by itself (code ${code ?? child.proc.signalCode}): ${child.output().slice(-2000)}`);
+      this.crashes.push(
+        `${nodeId} exited by itself (code ${code ?? child.proc.signalCode}): ${child.output().slice(-2000)}`,
+      );
       this.settings.history.add({ kind: 'node-down', t: Date.now(), slot: this.index, nodeId, how: 'crash' });
     });
     await pollUntil(
       async () => {
         if (!isRunning(child.proc)) throw new Error(`${nodeId} exited while starting: ${child.output()}`);
-        const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(1000) }).catch(() => null);
+        const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(1000) }).catch(
+          () => null,
+        );
         return res?.status === 200;
       },
       { timeoutMs: 30_000, intervalMs: 50, message: `${nodeId} /readyz answers 200` },
@@ -91,7 +107,13 @@ export class NodeSlot {
     if (!child || !isRunning(child.proc)) return;
     this.#expectedExit.add(child);
     if (this.#stopped) this.cont();
-    this.settings.history.add({ kind: 'node-down', t: Date.now(), slot: this.index, nodeId: this.#nodeId, how: signal });
+    this.settings.history.add({
+      kind: 'node-down',
+      t: Date.now(),
+      slot: this.index,
+      nodeId: this.#nodeId,
+      how: signal,
+    });
     await this.settings.group.stop(child, signal, graceMs);
   }
 
