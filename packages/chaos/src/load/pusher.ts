@@ -22,11 +22,15 @@ export interface PusherSettings {
 export class Pusher {
   readonly #queue: PushQueue;
   #n = 0;
+  /** Connection errors of the push queue (Redis away). */
+  queueErrors = 0;
   #timer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Set<Promise<void>>();
 
   constructor(private readonly settings: PusherSettings) {
     this.#queue = new PushQueue({ connection: settings.redisUrl, prefix: CHAOS_PREFIX });
+    // PushQueue has no 'error' listener of its own: without one BullMQ prints every connection error of an outage
+    this.#queue.queue.on('error', () => this.queueErrors++);
   }
 
   start(): void {
