@@ -27,6 +27,8 @@ export interface FaultSettings {
   heartbeatTtlMs: number;
   redisOutageMs: number;
   gapMs: readonly [number, number];
+  /** Only these faults; all by default. */
+  only?: readonly FaultName[] | undefined;
 }
 
 /** Scripts are what a lost reply or a replay can hurt: the drop targets. */
@@ -45,10 +47,18 @@ export class FaultInjector {
     while (Date.now() < until) {
       await sleep(this.s.random.range(this.s.gapMs));
       if (Date.now() >= until) break;
-      const fault = this.s.random.weighted(FAULT_WEIGHTS);
+      const fault = this.s.random.weighted(this.#weights());
       this.counts[fault] = (this.counts[fault] ?? 0) + 1;
       await this.#inject(fault);
     }
+  }
+
+  #weights(): Record<FaultName, number> {
+    const only = this.s.only;
+    if (!only) return FAULT_WEIGHTS;
+    const weights = { ...FAULT_WEIGHTS } as Record<FaultName, number>;
+    for (const f of Object.keys(weights) as FaultName[]) if (!only.includes(f)) weights[f] = 0;
+    return weights;
   }
 
   async #inject(fault: FaultName): Promise<void> {

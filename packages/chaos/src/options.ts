@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { chaosDefaults } from './defaults.js';
+import { FAULT_WEIGHTS, type FaultName } from './faults.js';
 
 /** What one chaos run does; every field falls back to `chaosDefaults`. */
 export interface ChaosOptions {
@@ -10,10 +11,13 @@ export interface ChaosOptions {
   pushesPerSecond: number;
   redisOutageMs: number;
   historyDir: string | undefined;
+  /** Only these faults (all of `FAULT_WEIGHTS` by default). */
+  faults?: FaultName[] | undefined;
 }
 
 const HELP = `usage: npm run chaos -- [--seed N] [--minutes M] [--nodes N] [--sessions N] [--pushes-per-second N]
-                      [--redis-outage-ms MS] [--history-dir DIR]`;
+                      [--redis-outage-ms MS] [--history-dir DIR] [--faults name,name,…]
+faults: ${Object.keys(FAULT_WEIGHTS).join(', ')}`;
 
 function whole(name: string, text: string | undefined, fallback: number, min: number): number {
   if (text === undefined) return fallback;
@@ -35,6 +39,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
       'pushes-per-second': { type: 'string' },
       'redis-outage-ms': { type: 'string' },
       'history-dir': { type: 'string' },
+      faults: { type: 'string' },
     },
     strict: true,
   });
@@ -51,7 +56,16 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
     ),
     redisOutageMs: whole('redis-outage-ms', values['redis-outage-ms'], chaosDefaults.redisOutageMs, 100),
     historyDir: values['history-dir'] ?? chaosDefaults.historyDir,
+    faults: values.faults === undefined ? undefined : faultList(values.faults),
   };
+}
+
+function faultList(text: string): FaultName[] {
+  const names = text.split(',').map((n) => n.trim());
+  const bad = names.filter((n) => !(n in FAULT_WEIGHTS));
+  if (bad.length > 0 || names.length === 0)
+    throw new Error(`--faults: unknown fault '${bad.join(', ')}'\n${HELP}`);
+  return names as FaultName[];
 }
 
 /** The command that replays a run. */
@@ -62,6 +76,7 @@ export function replayCommand(o: ChaosOptions): string {
     o.sessions !== d.sessions ? `--sessions ${o.sessions}` : '',
     o.pushesPerSecond !== d.pushesPerSecond ? `--pushes-per-second ${o.pushesPerSecond}` : '',
     o.redisOutageMs !== d.redisOutageMs ? `--redis-outage-ms ${o.redisOutageMs}` : '',
+    o.faults ? `--faults ${o.faults.join(',')}` : '',
   ].filter(Boolean);
   return ['npm run chaos --', `--seed ${o.seed}`, `--minutes ${o.minutes}`, ...extra].join(' ');
 }

@@ -219,6 +219,7 @@ export async function runChaos(
       heartbeatTtlMs: d.heartbeatTtlMs,
       redisOutageMs: options.redisOutageMs,
       gapMs: d.faultGapMs,
+      only: options.faults,
     });
     pusher.start();
     clients.startChurn();
