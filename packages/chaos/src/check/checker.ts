@@ -151,6 +151,6 @@ export function check(input: CheckInput): CheckResult {
   f['session events'] = events.length;
   f['connects'] = input.history.of('connect').length;
   f['disconnects'] = input.history.of('disconnect').length;
-  f['clients that left'] = input.history.of('leave').length;
+  f['clients that left (churn, then all at the end)'] = input.history.of('leave').length;
   return { violations: v, figures: f };
 }

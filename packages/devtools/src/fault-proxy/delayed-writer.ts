@@ -2,7 +2,8 @@ import type { Socket } from 'node:net';
 
 /**
  * Writes chunks to a socket in order, each no sooner than `latencyMs()` after it was handed over, and holds
- * everything while `held()` is true (a partitioned link). Nothing is reordered or dropped by this class.
+ * everything while `held()` is true (a partitioned link). Nothing is reordered or dropped by this class. What
+ * waits is kept in memory (`pendingBytes`): a test tool, for partitions of seconds, not for hours.
  */
 export class DelayedWriter {
   readonly #queue: { at: number; chunk: Buffer }[] = [];
