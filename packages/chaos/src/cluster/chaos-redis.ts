@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessGroup, startRedisServer, type RedisServer } from '@io-session/devtools';
@@ -11,7 +11,10 @@ import { ProcessGroup, startRedisServer, type RedisServer } from '@io-session/de
 export class ChaosRedis {
   #stopped = false;
 
-  private constructor(readonly server: RedisServer) {}
+  private constructor(
+    readonly server: RedisServer,
+    private readonly dir: string,
+  ) {}
 
   static async start(group: ProcessGroup): Promise<ChaosRedis> {
     const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
@@ -21,7 +24,7 @@ export class ChaosRedis {
       dir,
       extraArgs: ['--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction'],
     });
-    return new ChaosRedis(server);
+    return new ChaosRedis(server, dir);
   }
 
   get url(): string {
@@ -49,8 +52,10 @@ export class ChaosRedis {
     this.#stopped = false;
   }
 
+  /** Stops Redis and removes its data (in memory, under /dev/shm). */
   async stop(): Promise<void> {
     this.resume();
     await this.server.stop();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
