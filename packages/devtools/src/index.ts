@@ -18,3 +18,11 @@ export {
   type RedisClusterOptions,
 } from './redis-cluster.js';
 export { prettyLogs, type PrettyLogsOptions } from './pretty-logs.js';
+export {
+  FaultProxy,
+  type FaultProxyOptions,
+  type FaultProxyStats,
+  type PartitionMode,
+  type DropMatcher,
+  type RespCommand,
+} from './fault-proxy/index.js';
