@@ -25,7 +25,7 @@ export interface RedisClusterOptions {
 /** A memory-only Redis Cluster this process started on 127.0.0.1. */
 export interface RedisCluster {
   /** `127.0.0.1:<port>` of every node, as REDIS_CLUSTER takes them. */
-  readonly seeds: readonly string[];
+  readonly seeds: string[];
   /** `redis://` URL of the first node. */
   readonly url: string;
   /** Every node's server by port, e.g. to kill one primary. */
