@@ -151,7 +151,10 @@ describe('growing a Redis Cluster under load', () => {
       sockets.push(socket);
       deferCleanup(() => socket.disconnect());
     }
-    await waitUntil(() => sockets.every((s) => s.connected), { timeout: 30_000, message: 'clients connected' });
+    await waitUntil(() => sockets.every((s) => s.connected), {
+      timeout: 30_000,
+      message: 'clients connected',
+    });
 
     const instances = await liveInstances(cluster, prefix);
     expect(instances).toHaveLength(2);
@@ -170,11 +173,17 @@ describe('growing a Redis Cluster under load', () => {
     const movedAt = pushing.accepted.size;
 
     // Every node subscribes again where its channels now live (counted by Redis, the source).
+    const expected = new Map([
+      ...routeChannels.map((c) => [c, 1] as const),
+      ...adapterChannels.map((c) => [c, 2] as const),
+    ]);
     await waitUntil(
       async () => {
-        for (const channel of routeChannels) if ((await shardSubscribers(cluster, channel)) !== 1) return false;
-        for (const channel of adapterChannels) if ((await shardSubscribers(cluster, channel)) !== 2) return false;
-        return true;
+        const counts: string[] = [];
+        for (const [channel, want] of expected)
+          counts.push(`${await shardSubscribers(cluster, channel)}/${want}`);
+        report['subscribers per channel (route…, adapter…)'] = counts.join(' ');
+        return counts.every((c) => c.split('/')[0] === c.split('/')[1]);
       },
       { timeout: 15_000, interval: 200, message: 'each channel subscribed on its new primary' },
     );

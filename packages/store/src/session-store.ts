@@ -25,6 +25,11 @@ export interface SessionStoreOptions {
   prefix?: string;
   /** Hash-tagged buckets sessions are spread over; the same on every node. Default `storeDefaults.buckets` (`clusterBuckets` on a Redis Cluster). */
   buckets?: number;
+  /**
+   * Shards of every BullMQ queue; the same on every node and worker (the layout record holds it). Default
+   * `storeDefaults.queueShards` (`clusterQueueShards` on a Redis Cluster).
+   */
+  queueShards?: number;
   /** How long a delivered or expired message's status stays queryable. Default `storeDefaults.statusRetentionMs`. */
   statusRetentionMs?: number;
   /**
@@ -47,6 +52,8 @@ export class SessionStore implements StoreContext {
   readonly redis: RedisClient;
   readonly scripts: Scripts;
   readonly clustered: boolean;
+  /** Shards of every BullMQ queue (checked against the layout record). */
+  readonly queueShards: number;
   readonly status: StatusArgs;
   readonly maxPending: number;
   readonly replicaAcks: number;
@@ -72,6 +79,7 @@ export class SessionStore implements StoreContext {
       options.buckets ?? (isCluster(this.redis) ? storeDefaults.clusterBuckets : storeDefaults.buckets);
     this.keys = new Keys(options.prefix ?? storeDefaults.prefix, buckets);
     this.clustered = isCluster(this.redis);
+    this.queueShards = options.queueShards ?? defaultQueueShards(this.redis);
     const retentionMs = options.statusRetentionMs ?? storeDefaults.statusRetentionMs;
     this.status = { retentionMs, slotMs: Math.max(1, Math.ceil(retentionMs / 2)) };
     this.maxPending = options.maxPendingPerSession ?? storeDefaults.maxPendingPerSession;
@@ -91,7 +99,7 @@ export class SessionStore implements StoreContext {
    * Checks that the cluster's Redis holds this node's layout: the same bucket count, and data of this layout
    * version. The first node to start writes the record; every heartbeat checks it again, so a Redis that lost its
    * data cannot let two layouts mix (whoever writes the record first wins, the other node stops).
-   * @throws LayoutError naming BUCKETS, or the layout version to migrate.
+   * @throws LayoutError naming BUCKETS or QUEUE_SHARDS, or the layout version to migrate.
    */
   async verifyLayout(): Promise<void> {
     const { config, bucketCount, prefix } = this.keys;
@@ -99,7 +107,9 @@ export class SessionStore implements StoreContext {
     if (!(await this.redis.hexists(config, 'buckets')))
       await this.redis.hsetnx(config, 'layout', LAYOUT_VERSION);
     await this.redis.hsetnx(config, 'buckets', bucketCount);
-    const [layout, buckets] = await this.redis.hmget(config, 'layout', 'buckets');
+    // A record of a version without queue shards gets this node's count: its nodes used shard 0, which stays.
+    await this.redis.hsetnx(config, 'queueShards', this.queueShards);
+    const [layout, buckets, shards] = await this.redis.hmget(config, 'layout', 'buckets', 'queueShards');
     if (Number(layout) !== LAYOUT_VERSION) {
       throw new LayoutError(
         'KEY_PREFIX',
@@ -114,5 +124,27 @@ export class SessionStore implements StoreContext {
           `${bucketCount}: start every node with the same BUCKETS, or use another KEY_PREFIX`,
       );
     }
+    if (Number(shards) !== this.queueShards) {
+      throw new LayoutError(
+        'QUEUE_SHARDS',
+        `this cluster (key prefix '${prefix}') uses ${shards} queue shards but this node was started with ` +
+          `${this.queueShards}: start every node and worker with the same QUEUE_SHARDS, or use another KEY_PREFIX`,
+      );
+    }
   }
+}
+
+/** The queue shard count of a kind of Redis when nothing says otherwise. */
+export function defaultQueueShards(redis: RedisClient): number {
+  return isCluster(redis) ? storeDefaults.clusterQueueShards : storeDefaults.queueShards;
+}
+
+/**
+ * The queue shard count a cluster's layout record holds, or undefined before any node wrote it (what producers and
+ * workers that start before the nodes go by: then the nodes' default for this kind of Redis).
+ */
+export async function recordedQueueShards(redis: RedisClient, prefix: string): Promise<number | undefined> {
+  const value = await redis.hget(new Keys(prefix, 1).config, 'queueShards');
+  const shards = Number(value);
+  return value !== null && Number.isSafeInteger(shards) && shards >= 1 ? shards : undefined;
 }

@@ -198,7 +198,7 @@ export class NodeRuntime {
     await bounded('sweeper', this.sweeper.close());
     await bounded('registry', this.registry.close(this.registration.abandoned === 0));
     await bounded('queues', this.queues.close());
-    this.channel.close();
+    await this.channel.close();
     this.protocol.close();
     // The adapters unsubscribe while their Redis clients still run (a later io.close() finds them closed).
     await Promise.allSettled([...this.namespaces].map((nsp) => nsp.adapter.close()));
