@@ -199,6 +199,22 @@ describe('growing a Redis Cluster under load', () => {
     await waitUntil(() => [...pushing.accepted.keys()].every((id) => received.has(id)), {
       timeout: PROMPT_MS + 5000,
       message: 'every accepted push received',
+    }).catch(async (err: unknown) => {
+      const missing = [...pushing.accepted].filter(([id]) => !received.has(id));
+      report['pushes accepted'] = pushing.accepted.size;
+      report['never received'] = missing.length;
+      report['clients connected'] = sockets.filter((s) => s.connected).length;
+      const statuses = await Promise.all(
+        missing.slice(0, 20).map(async ([id]) => {
+          const res = await fetch(`${nodes[0]!.url}/v1/messages/${id}`, {
+            headers: { authorization: `Bearer ${TEST_API_KEY}` },
+          });
+          return `${res.status}:${JSON.stringify(await res.json())}`;
+        }),
+      );
+      report['missing (first 20)'] = statuses.join(' ');
+      console.log(statuses.join('\n'), nodes.map((n) => n.output()).join('\n').slice(-6000));
+      throw err;
     });
     const late = [...pushing.accepted].filter(([id, at]) => received.get(id)! - at > PROMPT_MS);
     const res = await fetch(`${nodes[0]!.url}/v1/broadcast`, {
