@@ -143,8 +143,8 @@ describe('growing a Redis Cluster under load', () => {
         transports: ['websocket'],
         forceNew: true,
       });
-      socket.on('push_message', (message: { id: string }, ack?: () => void) => {
-        if (message.id.startsWith('b.')) broadcasts.add(i);
+      socket.on('push_message', (message: { id: string; data: unknown }, ack?: () => void) => {
+        if ((message.data as { after?: string }).after === 'move') broadcasts.add(i);
         else if (!received.has(message.id)) received.set(message.id, Date.now());
         ack?.();
       });
