@@ -213,7 +213,13 @@ describe('growing a Redis Cluster under load', () => {
         }),
       );
       report['missing (first 20)'] = statuses.join(' ');
-      console.log(statuses.join('\n'), nodes.map((n) => n.output()).join('\n').slice(-6000));
+      console.log(
+        statuses.join('\n'),
+        nodes
+          .map((n) => n.output())
+          .join('\n')
+          .slice(-6000),
+      );
       throw err;
     });
     const late = [...pushing.accepted].filter(([id, at]) => received.get(id)! - at > PROMPT_MS);

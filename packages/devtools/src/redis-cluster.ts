@@ -133,14 +133,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     const addPrimary = async (): Promise<number> => {
       const port = await freeClusterPort(taken);
       servers.set(port, await startRedisServer({ port, dir, group, extraArgs: nodeArgs(port) }));
-      ports.push(port);
-      await addNode(group, seeds[0]!, `127.0.0.1:${port}`);
-      seeds.push(`127.0.0.1:${port}`);
-      await pollUntil(() => everyNodeKnowsAll(ports), {
-        timeoutMs: devtoolsDefaults.clusterReadyTimeoutMs,
-        intervalMs: 100,
-        message: `every node of the Redis Cluster knows the new primary ${port}`,
-      });
+      await joinAsPrimary({ group, ports, seeds, port });
       return port;
     };
     return {
@@ -157,6 +150,24 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     await stop();
     throw err;
   }
+}
+
+/** Joins the started node on `port` as an empty primary; resolves once every node knows it. */
+async function joinAsPrimary(input: {
+  group: ProcessGroup;
+  ports: number[];
+  seeds: string[];
+  port: number;
+}): Promise<void> {
+  const { group, ports, seeds, port } = input;
+  ports.push(port);
+  await addNode(group, seeds[0]!, `127.0.0.1:${port}`);
+  seeds.push(`127.0.0.1:${port}`);
+  await pollUntil(() => everyNodeKnowsAll(ports), {
+    timeoutMs: devtoolsDefaults.clusterReadyTimeoutMs,
+    intervalMs: 100,
+    message: `every node of the Redis Cluster knows the new primary ${port}`,
+  });
 }
 
 async function livePrimaryPorts(ports: number[]): Promise<number[]> {

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { openRedis, type RedisClient, type RedisTarget } from '@io-session/store';
+import { openRedis, recordedQueueShards, type RedisClient, type RedisTarget } from '@io-session/store';
 import { Queue, type JobsOptions } from 'bullmq';
 import { defaultKeyPrefix, defaultRedisTarget } from './connection.js';
 import { workerDefaults } from './defaults.js';
 import {
   MAX_PUSH_BATCH,
+  pushShardOf,
   QueueName,
   queuePrefix,
   safeJobId,
@@ -26,7 +27,15 @@ export interface PushQueueOptions {
   batchSize?: number;
   /** Options of every job added. Default `workerDefaults.pushJobOptions`. */
   jobOptions?: JobsOptions;
+  /**
+   * Shards of the `push` queue (the nodes' QUEUE_SHARDS). Default: the count in the cluster's layout record, read
+   * at the first push; until a node has written one, every job goes to shard 0, which nodes always consume.
+   */
+  queueShards?: number;
 }
+
+/** How long a PushQueue that found no layout record waits before it reads it again, in ms. */
+const RECORD_RETRY_MS = 5000;
 
 /** Options of one push. */
 export interface PushOptions {
@@ -45,7 +54,8 @@ export const pushJobOptions: JobsOptions = workerDefaults.pushJobOptions;
 
 /**
  * The app-facing producer of the `push` queue (CONTRACT.md §6): every io-session node consumes it and
- * delivers each message at least once to its session's clients.
+ * delivers each message at least once to its session's clients. With several queue shards (QUEUE_SHARDS, a Redis
+ * Cluster) each message goes to its token's shard, so that one session's pushes keep their order.
  *
  * @example
  * ```ts
@@ -58,9 +68,13 @@ export const pushJobOptions: JobsOptions = workerDefaults.pushJobOptions;
  * ```
  */
 export class PushQueue {
-  /** The underlying BullMQ queue, for counts, events or anything else BullMQ offers. */
+  /** The BullMQ queue of shard 0 (the only one on a single Redis), for counts, events or anything else BullMQ offers. */
   readonly queue: Queue<PushJob>;
   readonly #redis: RedisClient;
+  readonly #prefix: string;
+  #shards: Queue<PushJob>[] | undefined;
+  #reading: Promise<Queue<PushJob>[]> | undefined;
+  #readAt = 0;
   readonly #batchSize: number;
   readonly #jobOptions: JobsOptions;
 
@@ -73,7 +87,39 @@ export class PushQueue {
         `PushQueue batchSize must be a whole number from 1 to ${MAX_PUSH_BATCH}, got ${this.#batchSize}`,
       );
     this.#redis = openRedis(options.connection ?? defaultRedisTarget(), { connectionName: 'ios-push-queue' });
+    this.#prefix = prefix;
     this.queue = new Queue<PushJob>(QueueName.push, { connection: this.#redis, prefix: queuePrefix(prefix) });
+    if (options.queueShards !== undefined) this.#shards = this.#open(options.queueShards);
+  }
+
+  /** Every shard's BullMQ queue, shard 0 first. */
+  async shardQueues(): Promise<Queue<PushJob>[]> {
+    if (this.#shards) return this.#shards;
+    if (!this.#reading || Date.now() - this.#readAt > RECORD_RETRY_MS) {
+      this.#readAt = Date.now();
+      this.#reading = recordedQueueShards(this.#redis, this.#prefix).then((shards) =>
+        shards === undefined ? [this.queue] : (this.#shards = this.#open(shards)),
+      );
+    }
+    return this.#reading;
+  }
+
+  #open(shards: number): Queue<PushJob>[] {
+    if (!Number.isInteger(shards) || shards < 1)
+      throw new RangeError(`PushQueue queueShards must be a whole number ≥ 1, got ${shards}`);
+    return Array.from({ length: shards }, (_, shard) =>
+      shard === 0
+        ? this.queue
+        : new Queue<PushJob>(QueueName.push, {
+            connection: this.#redis,
+            prefix: queuePrefix(this.#prefix, shard, shards),
+          }),
+    );
+  }
+
+  async #queueOf(token: string): Promise<Queue<PushJob>> {
+    const queues = await this.shardQueues();
+    return queues[pushShardOf(token, queues.length)]!;
   }
 
   /**
@@ -82,27 +128,40 @@ export class PushQueue {
    */
   async push(token: string, data: unknown, options: PushOptions = {}): Promise<string> {
     const message = pushMessage({ token, data, ...options });
-    const job = await this.queue.add('push', message, this.#options(message.id && `m-${message.id}`));
+    const queue = await this.#queueOf(token);
+    const job = await queue.add('push', message, this.#options(message.id && `m-${message.id}`));
     return job.id ?? '';
   }
 
   /**
    * Enqueues many messages as `{ messages: [...] }` jobs of up to `batchSize` messages each (one round trip
-   * with `addBulk`); resolves with the job ids in order. A chunk whose messages all have ids gets a job id
-   * derived from them, so a producer that retries the same call enqueues nothing twice.
+   * with `addBulk` per queue shard: each message goes to its token's shard, in the order given); resolves with the
+   * job ids, shard by shard. A chunk whose messages all have ids gets a job id derived from them, so a producer
+   * that retries the same call enqueues nothing twice.
    */
   async pushMany(messages: readonly PushJobMessage[]): Promise<string[]> {
     const checked = messages.map(pushMessage);
-    const jobs: { name: string; data: PushJob; opts: JobsOptions }[] = [];
-    for (let i = 0; i < checked.length; i += this.#batchSize) {
-      const chunk = checked.slice(i, i + this.#batchSize);
-      jobs.push({ name: 'push-batch', data: { messages: chunk }, opts: this.#options(batchJobId(chunk)) });
-    }
-    if (jobs.length === 0) return [];
-    return (await this.queue.addBulk(jobs)).map((job) => job.id ?? '');
+    const queues = await this.shardQueues();
+    const byShard = queues.map((): PushJobMessage[] => []);
+    for (const m of checked) byShard[pushShardOf(m.token, queues.length)]!.push(m);
+    const added = await Promise.all(
+      byShard.map(async (shardMessages, shard) => {
+        const jobs: { name: string; data: PushJob; opts: JobsOptions }[] = [];
+        for (let i = 0; i < shardMessages.length; i += this.#batchSize) {
+          const chunk = shardMessages.slice(i, i + this.#batchSize);
+          jobs.push({
+            name: 'push-batch',
+            data: { messages: chunk },
+            opts: this.#options(batchJobId(chunk)),
+          });
+        }
+        return jobs.length === 0 ? [] : queues[shard]!.addBulk(jobs);
+      }),
+    );
+    return added.flat().map((job) => job.id ?? '');
   }
 
-  /** Enqueues a broadcast to every connected client of the cluster (at most once each, no receipts). */
+  /** Enqueues a broadcast to every connected client of the cluster (at most once each, no receipts); on shard 0. */
   async broadcast(data: unknown): Promise<string> {
     if (data === undefined) throw new TypeError('broadcast needs data');
     const job = await this.queue.add('broadcast', { broadcast: true, data }, this.#options(undefined));
@@ -111,7 +170,7 @@ export class PushQueue {
 
   /** Closes the queue and its Redis connection. */
   async close(): Promise<void> {
-    await this.queue.close();
+    await Promise.all((this.#shards ?? [this.queue]).map((queue) => queue.close()));
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import {
+  LayoutError,
   openRedis,
   silentLogger,
   type Logger,
@@ -17,7 +18,7 @@ import { JobDelivery, type Handler, type JobOutcome, type Stage } from './job-de
 import type { HandlerScope } from './job-marker-keys.js';
 import { JobMarkers } from './job-markers.js';
 import { eventIdOf, eventOf, receiptsOf } from './jobs.js';
-import { QueueName, queuePrefix, type ReceiptsJob, type SessionEventJob } from './queues.js';
+import { QueueName, queuePrefixes, queueShardsOf, type ReceiptsJob, type SessionEventJob } from './queues.js';
 
 export type { JobOutcome } from './job-delivery.js';
 
@@ -41,7 +42,13 @@ export interface IoSessionWorkerOptions {
   connectionListener?: Handler<ConnectionListenerEvent>;
   /** Called with session events, each job's once; the events of jobs that run at once are grouped into one call. */
   onSessionEvents?: Handler<SessionEvent[]>;
-  /** `receipts` jobs processed at once. Default `workerDefaults.concurrency`. */
+  /**
+   * Shards of the queues (the nodes' QUEUE_SHARDS): the worker consumes every shard. Default: the count in the
+   * cluster's layout record; before any node wrote one, the nodes' default for the kind of Redis, which the worker
+   * then records (as a node does). Given and different from the record: `ready()` rejects naming QUEUE_SHARDS.
+   */
+  queueShards?: number;
+  /** `receipts` jobs processed at once, per queue shard. Default `workerDefaults.concurrency`. */
   concurrency?: number;
   /** `session-events` jobs processed at once (one event each; this bounds an `onSessionEvents` batch). Default `workerDefaults.eventsConcurrency`. */
   eventsConcurrency?: number;
@@ -84,7 +91,8 @@ export interface IoSessionWorkerEvents {
   error: [Error];
 }
 
-type ResolvedOptions = Required<Omit<IoSessionWorkerOptions, keyof Handlers>> & Handlers;
+type ResolvedOptions = Required<Omit<IoSessionWorkerOptions, keyof Handlers | 'queueShards'>> &
+  Handlers & { queueShards?: number };
 type Handlers = Pick<
   IoSessionWorkerOptions,
   'onMessageDelivered' | 'onReceipts' | 'connectionListener' | 'onSessionEvents'
@@ -171,6 +179,7 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
   readonly #logger: Logger;
   readonly #workers: Worker[] = [];
   readonly #options: ResolvedOptions;
+  readonly #started: Promise<void>;
   #closing: Promise<void> | undefined;
 
   constructor(options: IoSessionWorkerOptions) {
@@ -193,33 +202,67 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
       onError: (err) => this.#trouble(err),
     });
     this.#delivery = new JobDelivery(this.#markers, this.#logger);
-    if (receiptStages.length > 0)
-      this.#consume<ReceiptsJob>(QueueName.receipts, o.concurrency, scopesOf(receiptStages), (job, token) =>
-        this.#delivery.run({ job, token, items: receiptsOf(job), idOf: (r) => r.id, stages: receiptStages }),
-      );
-    if (eventStages.length > 0)
-      this.#consume<SessionEventJob>(
-        QueueName.sessionEvents,
-        o.eventsConcurrency,
-        scopesOf(eventStages),
-        (job, token) =>
-          this.#delivery.run({ job, token, items: [eventOf(job)], idOf: eventIdOf, stages: eventStages }),
-      );
+    this.#started = this.#start(receiptStages, eventStages);
+    this.#started.catch((err: Error) => this.#trouble(err));
   }
 
-  /** The queues this worker consumes. */
+  /** Learns the queue shard count, then consumes every shard of each queue a handler was given for. */
+  async #start(receiptStages: Stage<Receipt>[], eventStages: Stage<SessionEvent>[]): Promise<void> {
+    const o = this.#options;
+    const shards = await queueShardsOf(this.#redis, o.prefix, {
+      claim: true,
+      ...(o.queueShards !== undefined ? { fallback: o.queueShards } : {}),
+    });
+    if (o.queueShards !== undefined && shards !== o.queueShards)
+      throw new LayoutError(
+        'QUEUE_SHARDS',
+        `this cluster (key prefix '${o.prefix}') uses ${shards} queue shards but this worker was started with ` +
+          `${o.queueShards}: start every node and worker with the same QUEUE_SHARDS`,
+      );
+    if (this.#closing) return;
+    for (const prefix of queuePrefixes(o.prefix, shards)) {
+      if (receiptStages.length > 0)
+        this.#consume<ReceiptsJob>({
+          name: QueueName.receipts,
+          prefix,
+          concurrency: o.concurrency,
+          scopes: scopesOf(receiptStages),
+          process: (job, token) =>
+            this.#delivery.run({
+              job,
+              token,
+              items: receiptsOf(job),
+              idOf: (r) => r.id,
+              stages: receiptStages,
+            }),
+        });
+      if (eventStages.length > 0)
+        this.#consume<SessionEventJob>({
+          name: QueueName.sessionEvents,
+          prefix,
+          concurrency: o.eventsConcurrency,
+          scopes: scopesOf(eventStages),
+          process: (job, token) =>
+            this.#delivery.run({ job, token, items: [eventOf(job)], idOf: eventIdOf, stages: eventStages }),
+        });
+    }
+  }
+
+  /** The queues this worker consumes, as `<BullMQ prefix>:<name>` (one per queue shard). */
   get queues(): string[] {
-    return this.#workers.map((w) => w.name);
+    return this.#workers.map((w) => `${w.opts.prefix}:${w.name}`);
   }
 
-  /** Resolves once every queue's consumer is connected. */
+  /** Resolves once every queue shard's consumer is connected. @throws LayoutError naming QUEUE_SHARDS */
   async ready(): Promise<void> {
+    await this.#started;
     await Promise.all(this.#workers.map((w) => w.waitUntilReady()));
   }
 
   /** Graceful: takes no new job, waits for the running ones to finish, then releases Redis. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      await this.#started.catch(() => undefined);
       await Promise.all(this.#workers.map((w) => w.close()));
       this.#markers.stop();
       await this.#redis.quit().catch(() => this.#redis.disconnect());
@@ -245,16 +288,18 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
     return stages;
   }
 
-  #consume<D>(
-    name: string,
-    concurrency: number,
-    scopes: HandlerScope[],
-    process: (job: Job<D>, token: string | undefined) => Promise<JobOutcome>,
-  ): void {
+  #consume<D>(input: {
+    name: string;
+    prefix: string;
+    concurrency: number;
+    scopes: HandlerScope[];
+    process: (job: Job<D>, token: string | undefined) => Promise<JobOutcome>;
+  }): void {
+    const { name, prefix, concurrency, scopes, process } = input;
     const { lockDurationMs, maxStalledCount } = this.#options;
     const worker = new Worker<D, JobOutcome>(name, process, {
       connection: this.#redis,
-      prefix: queuePrefix(this.prefix),
+      prefix,
       concurrency,
       lockDuration: lockDurationMs,
       stalledInterval: lockDurationMs,
@@ -262,20 +307,21 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
       settings: { backoffStrategy },
     });
     worker.on('completed', (job, outcome) => {
-      this.#forget(scopes, job.id);
+      this.#forget(scopes, job);
       this.emit('completed', outcome);
     });
     worker.on('failed', (job, error) => this.#failed({ queue: name, scopes, job, error }));
     worker.on('error', (err) => this.#trouble(err));
-    worker.on('ready', () =>
-      this.#logger.info({ queue: name, prefix: this.prefix }, 'io-session worker ready'),
-    );
+    worker.on('ready', () => this.#logger.info({ queue: name, prefix }, 'io-session worker ready'));
     this.#workers.push(worker);
   }
 
   /** A job completed (or failed for good): its markers go, so that they are bounded by the jobs in flight. */
-  #forget(scopes: HandlerScope[], jobId: string | undefined): void {
-    if (jobId !== undefined) this.#markers.forget(scopes, jobId).catch((err: Error) => this.#trouble(err));
+  #forget(scopes: HandlerScope[], job: Job | undefined): void {
+    if (job?.id === undefined) return;
+    this.#markers
+      .forget(scopes, this.#markers.keys.markerIdOf(job))
+      .catch((err: Error) => this.#trouble(err));
   }
 
   #failed(input: { queue: string; scopes: HandlerScope[]; job: Job | undefined; error: Error }): void {
@@ -288,9 +334,11 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
       final: !job || Boolean(job.finishedOn),
     };
     // BullMQ recorded the failure (and the run wrote the job's progress before): the retry may claim at once.
-    if (failure.final) this.#forget(input.scopes, job?.id);
+    if (failure.final) this.#forget(input.scopes, job);
     else if (job?.id && job.token)
-      this.#markers.release(input.scopes, job.id, job.token).catch((err: Error) => this.#trouble(err));
+      this.#markers
+        .release(input.scopes, this.#markers.keys.markerIdOf(job), job.token)
+        .catch((err: Error) => this.#trouble(err));
     const fields = { queue, jobId: failure.jobId, attemptsMade: failure.attemptsMade, err: error.message };
     if (failure.final) this.#logger.error(fields, 'job failed for good: it stays in the failed set');
     else this.#logger.warn(fields, 'job failed; retrying with backoff');

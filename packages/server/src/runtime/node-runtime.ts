@@ -1,14 +1,13 @@
 import type { EventEmitter } from 'node:events';
 import { NodeRegistry, SessionStore, Sweeper, type EventItem, type Logger } from '@io-session/store';
-import { openRelayQueues, queuePrefix, type RelayQueues } from '@io-session/worker';
-import type { Worker } from 'bullmq';
+import { openRelayQueues, queuePrefixes, type RelayQueues } from '@io-session/worker';
 import type { Namespace, Server } from 'socket.io';
 import { closeTransports } from '../connections/drain.js';
 import { LocalSessions } from '../connections/local-sessions.js';
 import type { Registration } from '../connections/registration.js';
 import { handlerDefaults } from '../defaults.js';
 import type { Holding } from '../delivery/holding.js';
-import { startPushConsumer } from '../delivery/push-consumer.js';
+import { startPushConsumer, type PushConsumer } from '../delivery/push-consumer.js';
 import type { Pusher } from '../delivery/pusher.js';
 import type { OutboxRelay } from '../delivery/relay.js';
 import type { RouteChannel } from '../delivery/route-channel.js';
@@ -44,7 +43,7 @@ export class NodeRuntime {
   readonly pusher: Pusher;
   readonly logger: Logger;
   readonly namespaces = new Set<Namespace>();
-  #pushConsumer: Worker | undefined;
+  #pushConsumer: PushConsumer | undefined;
   #started = false;
   #draining = false;
   closing = false;
@@ -65,6 +64,7 @@ export class NodeRuntime {
       redis: this.clients.commands,
       prefix: o.prefix,
       buckets: o.buckets,
+      ...(o.queueShards !== undefined ? { queueShards: o.queueShards } : {}),
       statusRetentionMs: o.statusRetentionMs,
       replicaAcks: o.replicaAcks,
       maxPendingPerSession: o.maxPendingPerSession,
@@ -83,6 +83,7 @@ export class NodeRuntime {
     this.queues = openRelayQueues({
       connection: this.clients.bull,
       keyPrefix: this.store.keys.prefix,
+      shards: this.store.queueShards,
       eventsMaxLen: handlerDefaults.queueEventsMaxLen,
       onError: (err) => o.logger.debug({ err: err.message }, 'queue error'),
     });
@@ -159,7 +160,7 @@ export class NodeRuntime {
     if (this.options.consumePushQueue) {
       this.#pushConsumer = startPushConsumer({
         connection: this.clients.bull,
-        prefix: queuePrefix(this.store.keys.prefix),
+        prefixes: queuePrefixes(this.store.keys.prefix, this.store.queueShards),
         logger: this.logger,
         maxPayloadBytes: this.options.maxPayloadBytes,
         onUnexpectedError: (err) => this.containment.report('push_job', err),
