@@ -2,6 +2,7 @@ import {
   bucketOf,
   defaultQueueShards,
   Keys,
+  LayoutError,
   queueShardPrefix,
   recordedQueueShards,
   type RedisClient,
@@ -61,6 +62,28 @@ export async function queueShardsOf(
   if (recorded !== undefined || !options.claim) return recorded ?? fallback;
   await redis.hsetnx(new Keys(keyPrefix, 1).config, 'queueShards', fallback);
   return (await recordedQueueShards(redis, keyPrefix)) ?? fallback;
+}
+
+/**
+ * The queue shards a consumer of every shard opens: the recorded count (claimed with `given` or the default when
+ * none is recorded). @throws LayoutError naming QUEUE_SHARDS when `given` differs from the record
+ */
+export async function consumerQueueShards(
+  redis: RedisClient,
+  keyPrefix: string,
+  given: number | undefined,
+): Promise<number> {
+  const shards = await queueShardsOf(redis, keyPrefix, {
+    claim: true,
+    ...(given ? { fallback: given } : {}),
+  });
+  if (given !== undefined && shards !== given)
+    throw new LayoutError(
+      'QUEUE_SHARDS',
+      `this cluster (key prefix '${keyPrefix}') uses ${shards} queue shards but this worker was started with ` +
+        `${given}: start every node and worker with the same QUEUE_SHARDS`,
+    );
+  return shards;
 }
 
 /** One push to a token (at-least-once, receipted): `{ token, data, id?, ttlMs? }` (schemas.ts `pushMessageSchema`). */

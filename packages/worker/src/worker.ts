@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import {
-  LayoutError,
   openRedis,
   silentLogger,
   type Logger,
@@ -18,7 +17,13 @@ import { JobDelivery, type Handler, type JobOutcome, type Stage } from './job-de
 import type { HandlerScope } from './job-marker-keys.js';
 import { JobMarkers } from './job-markers.js';
 import { eventIdOf, eventOf, receiptsOf } from './jobs.js';
-import { QueueName, queuePrefixes, queueShardsOf, type ReceiptsJob, type SessionEventJob } from './queues.js';
+import {
+  consumerQueueShards,
+  QueueName,
+  queuePrefixes,
+  type ReceiptsJob,
+  type SessionEventJob,
+} from './queues.js';
 
 export type { JobOutcome } from './job-delivery.js';
 
@@ -209,16 +214,7 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
   /** Learns the queue shard count, then consumes every shard of each queue a handler was given for. */
   async #start(receiptStages: Stage<Receipt>[], eventStages: Stage<SessionEvent>[]): Promise<void> {
     const o = this.#options;
-    const shards = await queueShardsOf(this.#redis, o.prefix, {
-      claim: true,
-      ...(o.queueShards !== undefined ? { fallback: o.queueShards } : {}),
-    });
-    if (o.queueShards !== undefined && shards !== o.queueShards)
-      throw new LayoutError(
-        'QUEUE_SHARDS',
-        `this cluster (key prefix '${o.prefix}') uses ${shards} queue shards but this worker was started with ` +
-          `${o.queueShards}: start every node and worker with the same QUEUE_SHARDS`,
-      );
+    const shards = await consumerQueueShards(this.#redis, o.prefix, o.queueShards);
     if (this.#closing) return;
     for (const prefix of queuePrefixes(o.prefix, shards)) {
       if (receiptStages.length > 0)
