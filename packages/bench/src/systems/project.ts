@@ -1,5 +1,5 @@
 import { pollUntil, sleep, type Child, type ProcessGroup } from '@io-session/devtools';
-import { parseSeeds, storeDefaults } from '@io-session/store';
+import { parseSeeds } from '@io-session/store';
 import { pushShardOf, QueueName, queuePrefixes, queueShardsOf, type PushJob } from '@io-session/worker';
 import { Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
@@ -93,11 +93,8 @@ export class ProjectSystem implements SessionSystem {
   }
 
   async start(): Promise<void> {
-    const cluster = this.options.redisCluster !== undefined;
     // The queue shards the nodes will record (QUEUE_SHARDS unset: their default for this kind of Redis).
-    const shards = await queueShardsOf(this.#redis('bench-layout'), PROJECT_KEY_PREFIX, {
-      fallback: cluster ? storeDefaults.clusterQueueShards : storeDefaults.queueShards,
-    });
+    const shards = await queueShardsOf(this.#redis('bench-layout'), PROJECT_KEY_PREFIX);
     const prefixes = queuePrefixes(PROJECT_KEY_PREFIX, shards);
     // The consumer starts beside the nodes: they only produce into its queues once clients connect.
     const [started, counter] = await Promise.all([
