@@ -134,7 +134,8 @@ export interface RelayQueues {
 /**
  * Opens every shard of the `receipts` and `session-events` queues of a key prefix on one connection. BullMQ's
  * per-queue event stream defaults to 10,000 entries (~150 B of Redis per session at 10,000 sessions for session
- * events); nothing reads it, so it is kept to `eventsMaxLen`.
+ * events); nothing reads it, so the streams of a queue's shards keep `eventsMaxLen` entries together (each its
+ * share, at least 10).
  */
 export function openRelayQueues(input: {
   connection: ConnectionOptions;
@@ -147,7 +148,7 @@ export function openRelayQueues(input: {
     const queue = new Queue<T>(name, {
       connection: input.connection,
       prefix,
-      streams: { events: { maxLen: input.eventsMaxLen } },
+      streams: { events: { maxLen: Math.max(10, Math.ceil(input.eventsMaxLen / input.shards)) } },
     });
     queue.on('error', input.onError);
     return queue;
