@@ -86,6 +86,8 @@ export default defineConfig({
             'test/integration/worker-command.test.ts',
             'test/integration/worker-library.test.ts',
             'test/integration/handler-close.test.ts',
+            'test/integration/store-groups.test.ts',
+            'test/integration/groups.test.ts',
             'test/cluster/three-nodes.test.ts',
             'test/cluster/node-crash.test.ts',
             'test/cluster/node-lifecycle.test.ts',
@@ -95,6 +97,7 @@ export default defineConfig({
             'test/cluster/delivery-order.test.ts',
             'test/cluster/delivery-node-crash.test.ts',
             'test/cluster/delivery-bad-input.test.ts',
+            'test/cluster/groups-http.test.ts',
           ],
           env: { TEST_REDIS: 'cluster' },
           // starts one local Redis Cluster (3 primaries + 3 replicas) for the run; TEST_REDIS_CLUSTER=host:port,…

@@ -61,6 +61,8 @@ describe('io-session bench --quick (smoke)', () => {
       'v3,v2',
       '--scale-nodes',
       '1,4',
+      '--group-members',
+      'none',
     ]);
     expect(Object.keys(result.systems).sort()).toEqual(['bare', 'bullmq', 'project', 'seed']);
     const figures = Object.fromEntries(result.figures.map((f) => [f.key, f]));
@@ -147,6 +149,8 @@ describe('io-session bench --quick (smoke)', () => {
       'v2',
       '--scale-nodes',
       'none',
+      '--group-members',
+      'none',
     ]);
     expect(Object.keys(result.systems).sort()).toEqual(['bullmq', 'project']);
     expect(result.machine.redis).toMatch(/Redis Cluster: 3 primaries \+ 3 replicas/);
@@ -173,5 +177,22 @@ describe('io-session bench --quick (smoke)', () => {
     expect(result.scaling).toBeNull();
     expect(output).toMatch(/summed over the 3 primaries/);
     expect(output).toMatch(/Redis CPU share by primary/);
+  }, 110_000);
+
+  it('--group-members: messages/s delivered to the members of a group (io-session alone)', async () => {
+    const { output, result } = await runQuickBench([
+      '--only',
+      'project',
+      '--project-clients',
+      'v2',
+      '--scale-nodes',
+      'none',
+      '--group-members',
+      '100',
+    ]);
+    const figure = result.figures.find((f) => f.key === 'group-push');
+    expect(figure?.values.project, 'messages/s to a group').toBeGreaterThan(0);
+    expect(result.systems.project?.groupPush).toMatchObject({ members: 100, missing: 0 });
+    expect(output).toMatch(/messages\/s delivered to members of a 100-member group/);
   }, 110_000);
 });

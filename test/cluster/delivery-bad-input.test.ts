@@ -62,7 +62,7 @@ describe('bad input to the push API', () => {
       env: { MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES) },
     });
     const redis = redisClient();
-    const { store } = openStore({ prefix, buckets: 64 });
+    const { store } = openStore({ prefix });
     const token = 'target';
     const client = new DeliveryClient({ token, v2: true });
     await client.connect(node.url);
@@ -172,7 +172,7 @@ describe('bad input to the push API', () => {
       env: { MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES) },
     });
     const redis = redisClient();
-    const { store } = openStore({ prefix, buckets: 64 });
+    const { store } = openStore({ prefix });
     const token = 'queued';
     const client = new DeliveryClient({ token, v2: true });
     await client.connect(node.url);

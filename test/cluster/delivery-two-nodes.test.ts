@@ -30,7 +30,7 @@ describe('pushes across two node processes', () => {
     });
     const [a, b] = nodes as [NodeProcess, NodeProcess];
     const sink = await startReceiptSink({ redisUrl: SHARED_REDIS_URL, prefix });
-    const { store, redis } = openStore({ prefix, buckets: 64 });
+    const { store, redis } = openStore({ prefix });
 
     // Even clients are legacy (query token, JSON-string receipts), odd ones v2 (auth, ack callback).
     // Both kinds on both nodes.

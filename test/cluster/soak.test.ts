@@ -59,7 +59,7 @@ describe('soak', () => {
       });
       const [a, b] = nodes as [NodeProcess, NodeProcess];
       const sink = await startReceiptSink({ redisUrl: SHARED_REDIS_URL, prefix });
-      const { store, redis } = openStore({ prefix, buckets: 64 });
+      const { store, redis } = openStore({ prefix });
       const queue = pushQueue(SHARED_REDIS_URL, prefix);
       const anyNode = (): NodeProcess => (Math.random() < 0.5 ? a : b);
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@io-session/devtools';
-import type { Receipt, SessionEvent } from '@io-session/store';
+import { HASHTABLE_FIELD, type Receipt, type SessionEvent } from '@io-session/store';
 import type { PushJob } from '@io-session/worker';
 import { Queue, Worker } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
@@ -513,10 +513,9 @@ export function notOnce(perId: Map<string, number>, ids: Iterable<string>): [str
   return [...new Set(ids)].map((id): [string, number] => [id, perId.get(id) ?? 0]).filter(([, n]) => n !== 1);
 }
 
-/** Keys of stored messages (`<prefix>:{…}:m:<id>`) of a prefix (on every primary of a cluster). */
 /**
  * The ids of every message stored under a prefix, pending or settled: the fields of the buckets' pending-id hashes
- * (`…:pid`) and of their settled-status slots (`…:st:<slot>`), read directly in Redis.
+ * (`…:pid`) and of their settled-status slots (`…:st:<slot>`), read directly in Redis (not their filler field).
  */
 export async function storedMessageKeys(redis: Redis | Cluster, prefix: string): Promise<string[]> {
   const ids = new Set<string>();
@@ -526,7 +525,8 @@ export async function storedMessageKeys(redis: Redis | Cluster, prefix: string):
       do {
         const [next, page] = await server.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
         cursor = next;
-        for (const key of page) for (const id of await server.hkeys(key)) ids.add(id);
+        for (const key of page)
+          for (const id of await server.hkeys(key)) if (id !== HASHTABLE_FIELD) ids.add(id);
       } while (cursor !== '0');
     }
   }

@@ -9,7 +9,8 @@ export interface TestStore {
 
 /**
  * A SessionStore on its own client (closed after the test file). On the shared Redis its keys are deleted
- * after the file too. The shared Redis is the shared Redis Cluster with `TEST_REDIS=cluster`.
+ * after the file too. The shared Redis is the shared Redis Cluster with `TEST_REDIS=cluster`. Without `buckets`
+ * it uses the store's default, as a node started without BUCKETS does (1 on a single Redis, 16 on a Cluster).
  */
 export function openStore(options: { prefix: string; buckets?: number; url?: string }): TestStore {
   const url = options.url ?? SHARED_REDIS_URL;
@@ -17,5 +18,5 @@ export function openStore(options: { prefix: string; buckets?: number; url?: str
   redis.on('error', () => undefined);
   deferCleanup(() => redis.quit().catch(() => redis.disconnect()));
   if (url === SHARED_REDIS_URL) dropPrefixAfterwards(options.prefix, url);
-  return { redis, store: new SessionStore({ redis, prefix: options.prefix, buckets: options.buckets ?? 8 }) };
+  return { redis, store: new SessionStore({ redis, prefix: options.prefix, buckets: options.buckets }) };
 }

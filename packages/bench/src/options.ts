@@ -32,6 +32,8 @@ export interface BenchOptions {
   receipts: ReceiptConsumer;
   /** Seconds of closed-loop load of the steady run (Redis bytes held per message). Default 20 (2 quick). */
   steadyS: number;
+  /** Members of the group-push run (messages/s delivered to a group's members); 0 (`none`): no run. Default 1000. */
+  groupMembers: number;
   /** io-session node process counts of the scaling runs. Default 1,2,4. */
   scaleNodes: number[];
   /** Sessions of the scaling runs. Default the first session count, at most 1,000. */
@@ -73,6 +75,7 @@ table with the targets and writes bench-results/<timestamp>.json|html and bench-
   --receipts worker       who consumes io-session's receipts: worker (the io-session worker command, webhooks
                           to the bench) or bullmq (plain BullMQ workers in the bench, no dedupe state)
   --steady 20             seconds of load of the steady run: Redis bytes held per delivered message
+  --group-members 1000    members of the group-push run: messages/s delivered to a group's members (none: skip)
   --scale-nodes 1,2,4     io-session node counts of the scaling runs (same offered load each); none: skip
   --scale-sessions N      sessions of the scaling runs (default: the first session count, at most 1,000)
   --scale-rate N          pushes/s offered in the scaling runs (default: 50% of io-session's maximum)
@@ -126,6 +129,7 @@ const argSpec = {
   'kind-details': { type: 'string' },
   receipts: { type: 'string' },
   steady: { type: 'string' },
+  'group-members': { type: 'string' },
   'scale-nodes': { type: 'string' },
   'scale-sessions': { type: 'string' },
   'scale-rate': { type: 'string' },
@@ -145,7 +149,14 @@ function projectOptions(
   defaults: { quick: boolean; first: number },
 ): Pick<
   BenchOptions,
-  'projectClients' | 'kindDetails' | 'receipts' | 'steadyS' | 'scaleNodes' | 'scaleSessions' | 'scaleRate'
+  | 'projectClients'
+  | 'kindDetails'
+  | 'receipts'
+  | 'steadyS'
+  | 'groupMembers'
+  | 'scaleNodes'
+  | 'scaleSessions'
+  | 'scaleRate'
 > {
   const { quick, first } = defaults;
   const clients = list('project-clients', values['project-clients'] ?? kinds.join(','), kinds);
@@ -159,6 +170,12 @@ function projectOptions(
     ] as const),
     receipts: oneOf('receipts', values.receipts ?? 'worker', ['worker', 'bullmq'] as const),
     steadyS: values.steady ? positive('steady', values.steady, { integer: false }) : quick ? 2 : 20,
+    groupMembers:
+      values['group-members'] === 'none'
+        ? 0
+        : values['group-members']
+          ? positive('group-members', values['group-members'])
+          : 1000,
     scaleNodes: [...new Set(scaleNodes)].sort((a, b) => a - b),
     scaleSessions: values['scale-sessions']
       ? positive('scale-sessions', values['scale-sessions'])

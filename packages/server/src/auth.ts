@@ -1,5 +1,6 @@
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
-import { MAX_TOKEN_LENGTH } from './limits.js';
+import { storeDefaults } from '@io-session/store';
+import { GROUP_NAME_PATTERN, MAX_TOKEN_LENGTH } from './limits.js';
 
 export type AuthMode = 'none' | 'jwt';
 
@@ -8,6 +9,8 @@ export interface Identity {
   token: string;
   /** When the credential expires (ms since epoch): the connection then gets `session_error token_expired` and is closed. */
   expiresAt?: number;
+  /** Groups the session joins at this connection (the JWT claim `groups`), for its lifetime (CONTRACT.md §10). */
+  groups?: string[];
 }
 
 /**
@@ -60,7 +63,12 @@ export function createAuthenticator(mode: AuthMode, secret?: string, policy: Jwt
     try {
       const { payload } = await jwtVerify(credential, key, { algorithms: ['HS256'] });
       if (!validToken(payload.sub)) throw new AuthError();
-      return { token: payload.sub, expiresAt: expiryOf(payload, policy, Date.now()) };
+      const groups = groupsOf(payload);
+      return {
+        token: payload.sub,
+        expiresAt: expiryOf(payload, policy, Date.now()),
+        ...(groups ? { groups } : {}),
+      };
     } catch {
       throw new AuthError();
     }
@@ -92,9 +100,30 @@ export function expiryOf(payload: JWTPayload, policy: JwtPolicy, now: number): n
   return capped;
 }
 
+/**
+ * The JWT claim `groups`: an array of at most `maxGroupsPerSession` group names. @throws AuthError for anything
+ * else (a malformed claim is a malformed credential)
+ */
+export function groupsOf(payload: JWTPayload): string[] | undefined {
+  const claim = payload.groups;
+  if (claim === undefined) return undefined;
+  if (
+    !Array.isArray(claim) ||
+    claim.length > storeDefaults.maxGroupsPerSession ||
+    !claim.every((g) => typeof g === 'string' && GROUP_NAME_PATTERN.test(g))
+  )
+    throw new AuthError();
+  return [...new Set(claim as string[])];
+}
+
 /** Signs a development JWT whose `sub` is the session token. */
-export async function signToken(sub: string, secret: string, expiresIn = '1h'): Promise<string> {
-  return new SignJWT({})
+export async function signToken(
+  sub: string,
+  secret: string,
+  expiresIn = '1h',
+  claims: { groups?: string[] } = {},
+): Promise<string> {
+  return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(sub)
     .setIssuedAt()

@@ -13,6 +13,8 @@ export interface DeliveredEvent {
   token: string;
   data: unknown;
   id: string;
+  /** The group, when the message was a group push (CONTRACT.md §10). */
+  group?: string;
 }
 
 export interface ClientDataEvent {

@@ -1,6 +1,6 @@
 import { from, SessionHandler } from './session-handler.js';
 
-export { from, SessionHandler } from './session-handler.js';
+export { from, SessionHandler, type PushOptions } from './session-handler.js';
 export { handlerDefaults } from './defaults.js';
 export type { SessionHandlerOptions } from './options.js';
 export type { LocalSession } from './connections/local-sessions.js';
@@ -17,8 +17,22 @@ export {
   type Identity,
   type JwtPolicy,
 } from './auth.js';
-export { MAX_TOKEN_LENGTH, MAX_MESSAGE_ID_LENGTH, MAX_TTL_MS, MAX_DEPTH, MAX_BATCH } from './limits.js';
+export {
+  MAX_TOKEN_LENGTH,
+  MAX_MESSAGE_ID_LENGTH,
+  MAX_TTL_MS,
+  MAX_DEPTH,
+  MAX_BATCH,
+  MAX_PUSH_RECIPIENTS,
+  GROUP_NAME_PATTERN,
+} from './limits.js';
 export { PushRejectedError, type PushRejection } from './delivery/push-input.js';
+export {
+  GroupRefusedError,
+  type GroupRefusal,
+  type GroupPushResult,
+  type RecipientResult,
+} from './delivery/recipients.js';
 export {
   checkPayload,
   type PayloadCheck,

@@ -25,6 +25,18 @@ export class NodeMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly groupJoins = new Counter({
+    name: 'ios_group_joins_total',
+    help: 'Group joins asked of this node (API, in-process, JWT claim), by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly groupPushes = new Counter({
+    name: 'ios_group_pushes_total',
+    help: 'Group pushes handled by this node, by result (each member message also counts in ios_pushes_total)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly deliveries = new Counter({
     name: 'ios_deliveries_total',
     help: 'Messages acknowledged on this node (first ack only)',

@@ -1,9 +1,27 @@
 import { EventEmitter } from 'node:events';
-import type { NodeRegistry, PushResult, SessionPage, SessionRecord, SessionStore } from '@io-session/store';
+import {
+  storeDefaults,
+  type NodeRegistry,
+  type PushResult,
+  type SessionPage,
+  type SessionRecord,
+  type SessionStore,
+} from '@io-session/store';
 import type { PushJobMessage } from '@io-session/worker';
 import type { Server } from 'socket.io';
 import type { LocalSession } from './connections/local-sessions.js';
-import { checkData, checkPush } from './delivery/push-input.js';
+import { checkData, checkPush, checkToken } from './delivery/push-input.js';
+import {
+  checkGroupName,
+  checkGroupPush,
+  checkTokensPush,
+  GroupRefusedError,
+  pushBaseId,
+  pushToGroup,
+  pushToTokens,
+  type GroupPushResult,
+  type RecipientResult,
+} from './delivery/recipients.js';
 import type { ClientDataEvent, ConnectionEvent, DeliveredEvent, SessionHandlerEvents } from './events.js';
 import { MAX_BATCH } from './limits.js';
 import type { NodeMetrics } from './metrics.js';
@@ -138,6 +156,54 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
   }
 
   /**
+   * One message to each of 1 to 1,000 distinct sessions (CONTRACT.md §10): each gets its own message, id and
+   * receipt. With `options.id` the recipients' ids are derived from it (`<id>/<hash of the token>`), so a retried
+   * call stores nothing twice. Results in the order given; a session that does not exist is `accepted: false`.
+   * @throws PushRejectedError (an empty, oversized or repeating `tokens`, a bad field): nothing is stored
+   */
+  async pushToTokens(tokens: string[], data: unknown, options: PushOptions = {}): Promise<RecipientResult[]> {
+    const push = checkTokensPush({ tokens, data, ...defined(options) }, this.#limits);
+    return pushToTokens(this.#node.pusher, push, pushBaseId(push.id));
+  }
+
+  /**
+   * One message to every session that is a member of `group` now (CONTRACT.md §10), each its own stored message and
+   * receipt (which carries `group`). With `options.id` the members' ids are derived from it: a retried call stores
+   * nothing twice. A group without members stores nothing: `{ id, recipients: 0, empty: true }`.
+   * @throws PushRejectedError for a malformed group name or data; GroupRefusedError (`group_too_large`) above
+   * `maxGroupSize` members. Nothing is stored then.
+   */
+  async pushToGroup(group: string, data: unknown, options: PushOptions = {}): Promise<GroupPushResult> {
+    const push = checkGroupPush({ group, data, ...defined(options) }, this.#limits);
+    return pushToGroup(this.#node.pusher, push, pushBaseId(push.id));
+  }
+
+  /**
+   * Makes `token`'s session a member of `group` until the session ends (or `leaveGroup`). Safe to repeat.
+   * @returns false when there is no such session
+   * @throws PushRejectedError for a malformed name; GroupRefusedError when the group or the session is full
+   */
+  async joinGroup(token: string, group: string): Promise<boolean> {
+    const result = await this.#node.store.groups.join(checkToken(token), checkGroupName(group));
+    this.#node.metrics.groupJoins.inc({ result });
+    if (result === 'group_full' || result === 'too_many_groups') throw groupRefusal(result, token, group);
+    return result !== 'no_session';
+  }
+
+  /** Ends `token`'s membership of `group`. @returns false when there is no such session */
+  async leaveGroup(token: string, group: string): Promise<boolean> {
+    return (await this.#node.store.groups.leave(checkToken(token), checkGroupName(group))) !== 'no_session';
+  }
+
+  /** A page of `group`'s members, cluster-wide: every live member exactly once over the pages. */
+  getGroupMembers(
+    group: string,
+    options: { cursor?: string | null; limit?: number } = {},
+  ): Promise<{ tokens: string[]; next: string | null }> {
+    return this.#node.store.groups.members(checkGroupName(group), options);
+  }
+
+  /**
    * Sends `data` to every connected client of the cluster, at most once, without receipts.
    * @throws PushRejectedError when `data` breaks `maxPayloadBytes` or `MAX_DEPTH`.
    */
@@ -164,6 +230,34 @@ export class SessionHandler extends EventEmitter<SessionHandlerEvents> {
     this.#closed ??= this.#ready.catch(() => undefined).then(() => this.#node.close(options.drainMs ?? 0));
     return this.#closed;
   }
+}
+
+/** Options of a push to several sessions. */
+export interface PushOptions {
+  /** The push's id: the recipients' ids are derived from it (a retried call stores nothing twice). */
+  id?: string;
+  /** How long each message waits for its session. Default `messageTtlMs`. */
+  ttlMs?: number;
+}
+
+function defined(options: PushOptions): PushOptions {
+  return {
+    ...(options.id !== undefined ? { id: options.id } : {}),
+    ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}),
+  };
+}
+
+function groupRefusal(
+  reason: 'group_full' | 'too_many_groups',
+  token: string,
+  group: string,
+): GroupRefusedError {
+  return reason === 'group_full'
+    ? new GroupRefusedError(reason, `group ${group} has its most members (${storeDefaults.maxGroupSize})`)
+    : new GroupRefusedError(
+        reason,
+        `session ${token} is in its most groups (${storeDefaults.maxGroupsPerSession})`,
+      );
 }
 
 /**

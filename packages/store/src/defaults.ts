@@ -73,6 +73,16 @@ export const storeDefaults = {
   maxPerCall: 500,
   /** Longest an acknowledgement waits to be settled together with others, in ms. */
   ackWindowMs: 10,
+  /** Groups one session may belong to at once; a join beyond is refused (`too_many_groups`). */
+  maxGroupsPerSession: 100,
+  /**
+   * Members one group may have, and so the most sessions one group push reaches (MAX_GROUP_SIZE). A join beyond is
+   * refused (`group_full`); on a Redis Cluster joins racing in several buckets may pass it by the joins in flight,
+   * and a push to a group above it is refused (`group_too_large`, nothing stored).
+   */
+  maxGroupSize: 10_000,
+  /** Members one push-group call stores at most: a group push is one call per bucket per this many members. */
+  groupPushPage: 500,
   /** Outbox entries read per stale-outbox scan of a bucket. */
   staleOutboxBatch: 500,
 } as const;

@@ -1,5 +1,12 @@
 export { storeDefaults, type StoreDefaults } from './defaults.js';
-export { Keys, bucketTag, queueShardPrefix, type BucketKeys, type SessionKeys } from './keys.js';
+export {
+  Keys,
+  bucketTag,
+  queueShardPrefix,
+  HASHTABLE_FIELD,
+  type BucketKeys,
+  type SessionKeys,
+} from './keys.js';
 export { bucketOf, fnv1a } from './hash.js';
 export {
   openRedis,
@@ -31,6 +38,14 @@ export { Inbox } from './messages/inbox.js';
 export { GroupCommit, type GroupCommitOptions } from './messages/group-commit.js';
 export { MessageStatus, type MessageStats } from './messages/status.js';
 export { Outbox, decodeOutboxEntry } from './outbox/outbox.js';
+export {
+  Groups,
+  type GroupMemberResult,
+  type GroupPushInput,
+  type JoinResult,
+  type LeaveResult,
+} from './groups/groups.js';
+export { groupOfMessageId, memberMessageId, recipientMessageId } from './messages/message-ids.js';
 export { NodeRegistry, type NodeRegistryOptions } from './cluster/liveness.js';
 export { listNodes, type NodeInfo } from './cluster/nodes.js';
 export { reapDeadNodes, type ReapedNode } from './cluster/reaper.js';

@@ -22,6 +22,8 @@
  *                               be relayed to BullMQ (outbox/outbox.ts decodes them)
  *   <tag>:relay         string  lease of the node relaying stale outbox entries
  *   <tag>:stats         hash    cluster-wide counters: pushed, delivered, expired
+ *   <tag>:gm:<group>    zset    the bucket's members of a group (score 0: token order, for pages and push pages)
+ *   <tag>:sg:<token>    set     the groups of a session (end-session removes its memberships with it)
  *   <prefix>:{<prefix>.nodes}:live      zset    node instance -> heartbeat deadline (ms)
  *   <prefix>:{<prefix>.nodes}:reaping   zset    dead node instance -> lease deadline of its reaper
  *   <prefix>:{<prefix>.nodes}:info      hash    node instance -> its last heartbeat report (JSON)
@@ -38,6 +40,12 @@ import calculateSlot from 'cluster-key-slot';
 import { bucketOf } from './hash.js';
 
 const SLOTS = 16384;
+
+/**
+ * The field every hot hash (rt, pq, pid, st:<slot>) also holds: its long value keeps Redis from storing the hash as
+ * a listpack, whose writes cost O(size). Never a token, message id or seq field (lua/includes/pending.lua).
+ */
+export const HASHTABLE_FIELD = '~';
 
 /**
  * The hash tag of bucket `b` of `buckets`: `<prefix>.<b>`, or `<prefix>.<b>~<n>` with the smallest `n` that puts it
@@ -139,6 +147,16 @@ export class Keys {
   /** The settled-status key of a bucket's time slot. */
   statusSlot(bucket: number, slot: number): string {
     return `${this.bucket(bucket).tag}:st:${slot}`;
+  }
+
+  /** A group's members among a bucket's sessions (the scripts build it as `<tag>:gm:<group>`). */
+  groupMembers(bucket: number, group: string): string {
+    return `${this.bucket(bucket).tag}:gm:${group}`;
+  }
+
+  /** The groups a session belongs to, in its bucket (`<tag>:sg:<token>`). */
+  sessionGroups(token: string): string {
+    return `${this.bucket(this.bucketOf(token)).tag}:sg:${token}`;
   }
 
   /** The tokens a node instance holds connections of, in one bucket. */

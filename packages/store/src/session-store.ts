@@ -1,6 +1,7 @@
 import type { StoreContext } from './context.js';
 import { storeDefaults } from './defaults.js';
 import { LayoutError } from './errors.js';
+import { Groups } from './groups/groups.js';
 import { Keys } from './keys.js';
 import { Acks } from './messages/acks.js';
 import { Inbox } from './messages/inbox.js';
@@ -72,6 +73,8 @@ export class SessionStore implements StoreContext {
   readonly messages: MessageStatus;
   /** Session events and receipts waiting to be relayed. */
   readonly outbox: Outbox;
+  /** Named groups of sessions: membership, pages, group pushes. */
+  readonly groups: Groups;
 
   constructor(options: SessionStoreOptions) {
     this.redis = options.redis;
@@ -93,6 +96,7 @@ export class SessionStore implements StoreContext {
     this.acks = new Acks(this);
     this.messages = new MessageStatus(this);
     this.outbox = new Outbox(this);
+    this.groups = new Groups(this);
   }
 
   /**

@@ -60,6 +60,8 @@ export interface Receipt {
   deliveredAt: number;
   nodeId: string;
   socketId: string;
+  /** The group, when the message was a group push (read from its id: messages/message-ids.ts). */
+  group?: string;
 }
 
 /** One entry of a bucket outbox, decoded: a session event, or the receipts one acknowledgement call settled. */

@@ -12,7 +12,8 @@ import {
   type PushJob,
   type PushJobMessage,
 } from './queues.js';
-import { describeIssues, pushMessageSchema } from './schemas.js';
+import type { z } from 'zod';
+import { describeIssues, pushJobVariants, pushMessageSchema } from './schemas.js';
 
 export interface PushQueueOptions {
   /**
@@ -62,6 +63,8 @@ export const pushJobOptions: JobsOptions = workerDefaults.pushJobOptions;
  * import { PushQueue } from '@io-session/worker';
  * const queue = new PushQueue({ connection: 'redis://redis:6379', prefix: 'ios' });
  * await queue.push('user-42', { text: 'hello' }, { id: 'order-17-shipped' });
+ * await queue.push(['user-1', 'user-2'], { text: 'zone 5 closes' }, { id: 'zone-5-closing' });
+ * await queue.pushToGroup('zone:5', { text: 'zone 5 closes' }, { id: 'zone-5-closing' });
  * await queue.pushMany([{ token: 'a', data: 1 }, { token: 'b', data: 2 }]);
  * await queue.broadcast({ maintenance: true });
  * await queue.close();
@@ -123,13 +126,42 @@ export class PushQueue {
   }
 
   /**
-   * Enqueues one message to a session token; resolves with the job id once Redis has the job.
-   * The job id is `m-<id>` (`:` replaced by `_`) when the message has an id.
+   * Enqueues one message to a session token, or to each of 1 to 1,000 distinct tokens (CONTRACT.md §10: each its
+   * own message, id and receipt; with `id`, the recipients' ids are derived from it); resolves with the job id once
+   * Redis has the job. The job id is `m-<id>` (one token) or `t-<id>` (several; `:` replaced by `_`) with an id.
+   * @throws TypeError for an empty, oversized or repeating `tokens` or a bad field: nothing is enqueued
    */
-  async push(token: string, data: unknown, options: PushOptions = {}): Promise<string> {
+  async push(token: string | readonly string[], data: unknown, options: PushOptions = {}): Promise<string> {
+    if (typeof token !== 'string') {
+      const job = checkedJob(
+        pushJobVariants.tokens,
+        { tokens: [...token], data, ...defined(options) },
+        'push',
+      );
+      return this.#add('push-tokens', job, job.id && `t-${job.id}`);
+    }
     const message = pushMessage({ token, data, ...options });
-    const queue = await this.#queueOf(token);
-    const job = await queue.add('push', message, this.#options(message.id && `m-${message.id}`));
+    return this.#add('push', message, message.id && `m-${message.id}`, await this.#queueOf(token));
+  }
+
+  /**
+   * Enqueues one message to every session that is a member of `group` when a node takes the job (CONTRACT.md §10):
+   * each member its own message and receipt, which carries `group`. With `id`, the members' ids are derived from it,
+   * and the job id is `g-<group>-<id>`.
+   * @throws TypeError for a malformed group name or field: nothing is enqueued
+   */
+  async pushToGroup(group: string, data: unknown, options: PushOptions = {}): Promise<string> {
+    const job = checkedJob(
+      pushJobVariants.group,
+      { group, data, ...defined(options) },
+      `push to group ${group}`,
+    );
+    return this.#add('push-group', job, job.id && `g-${group}-${job.id}`);
+  }
+
+  /** Adds one job; to `queue` (a token's shard), or to shard 0 for jobs of several tokens, a group or everyone. */
+  async #add(name: string, data: PushJob, jobId: string | undefined, queue = this.queue): Promise<string> {
+    const job = await queue.add(name, data, this.#options(jobId));
     return job.id ?? '';
   }
 
@@ -191,6 +223,25 @@ function pushMessage(message: PushJobMessage): PushJobMessage {
     ...(id !== undefined ? { id } : {}),
     ...(ttlMs !== undefined ? { ttlMs } : {}),
   };
+}
+
+function defined(options: PushOptions): PushOptions {
+  return {
+    ...(options.id !== undefined ? { id: options.id } : {}),
+    ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}),
+  };
+}
+
+/** Checks a job against its schema. @throws TypeError naming the bad fields */
+function checkedJob<T extends { data?: unknown; id?: string | undefined }>(
+  schema: z.ZodType<T>,
+  job: T,
+  what: string,
+): T {
+  if (job.data === undefined) throw new TypeError(`${what} needs data`);
+  const parsed = schema.safeParse(job);
+  if (!parsed.success) throw new TypeError(`${what}: ${describeIssues(parsed.error)}`);
+  return job;
 }
 
 /** `b-<sha256 of the ids>` when every message of a chunk has an id; none otherwise. */

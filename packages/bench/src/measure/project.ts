@@ -97,7 +97,7 @@ export async function measureProject(
     }
     const first = out.primary === undefined;
     const scope: SessionScope = first
-      ? { memory: true, details: true, steadyS: options.steadyS }
+      ? { memory: true, details: true, steadyS: options.steadyS, groupMembers: options.groupMembers }
       : { memory: false, details: options.kindDetails === 'all', steadyS: 0 };
     const system = project(ctx, deps.group, { kind });
     const result = await measureSessions(ctx, system, deps.latencyPlan, scope);

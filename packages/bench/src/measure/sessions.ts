@@ -16,6 +16,7 @@ import {
 } from './context.js';
 import { measureLatency } from './latency.js';
 import { roundTripRun, throughputRuns } from './load-runs.js';
+import { groupPushRun } from './group-push.js';
 import { steadyRun } from './steady.js';
 
 async function connectRuns(ctx: Context, system: SessionSystem, label: string, warnings: string[]) {
@@ -117,6 +118,8 @@ export interface SessionScope {
   details: boolean;
   /** Seconds of the steady run (Redis bytes held per message) at the first session count; 0: none. */
   steadyS: number;
+  /** Members of the group-push run (messages/s to a group's members), for systems with groups; 0: none. */
+  groupMembers?: number;
   /** Session counts; default `--sessions`. */
   sessions?: number[];
 }
@@ -266,6 +269,11 @@ export async function measureSessions(
   await throughputLevels(ctx, system, levels, warnings);
   const first = levels[0]!;
   const steady = scope.steadyS > 0 ? await steadyRun(ctx, system, first.sessions, scope.steadyS) : null;
+  const { groups } = system;
+  const groupPush =
+    scope.groupMembers && groups
+      ? await groupPushRun(ctx, system, { groups, members: scope.groupMembers })
+      : null;
   const details = scope.details
     ? await firstLevelDetails(ctx, system, { first, latencyPlan, warnings })
     : { connectsPerSec: null, latency: null, roundTrips: null };
@@ -281,5 +289,6 @@ export async function measureSessions(
     levels,
     warnings,
     ...(steady ? { steady } : {}),
+    ...(groupPush ? { groupPush } : {}),
   };
 }

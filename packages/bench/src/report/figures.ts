@@ -158,6 +158,24 @@ function memoryFigures(systems: Systems, first: number, last: number): Figure[] 
   ];
 }
 
+function groupFigures(systems: Systems): Figure[] {
+  const run = systems.project?.groupPush;
+  if (!run) return [];
+  return [
+    figure(
+      {
+        key: 'group-push',
+        label: `messages/s delivered to members of a ${formatCount(run.members)}-member group`,
+        unit: 'msg/s',
+        better: 'higher',
+        noRatios: true,
+      },
+      systems,
+      (s) => s.groupPush?.messagesPerSec,
+    ),
+  ];
+}
+
 /**
  * The rows of the summary table: each figure for every system measured, and the project's ratio to each
  * baseline. Throughput is per session count; raw BullMQ has no sessions, so its one jobs/s figure stands in
@@ -175,5 +193,6 @@ export function computeFigures(
     ...costFigures(systems, first),
     ...(options.redisCluster ? clusterFigures(systems, first) : []),
     ...memoryFigures(systems, first, last),
+    ...groupFigures(systems),
   ];
 }

@@ -118,6 +118,16 @@ export interface SteadyResult {
   byKey?: Record<string, number>;
 }
 
+/** Messages per second delivered to the members of one group (`{ group, data, id }` push jobs, closed-loop). */
+export interface GroupPushResult {
+  members: number;
+  pushes: number;
+  durationS: number;
+  messagesPerSec: number;
+  /** Member messages not receipted within 30 s of the run's end. */
+  missing: number;
+}
+
 export interface SystemResult {
   name: SystemName;
   label: string;
@@ -134,6 +144,8 @@ export interface SystemResult {
   warnings: string[];
   /** For io-session's first client kind: Redis bytes held per message in a longer steady run. */
   steady?: SteadyResult | null;
+  /** For io-session's first client kind: messages/s delivered to the members of one group. */
+  groupPush?: GroupPushResult | null;
 }
 
 /** One run of the scaling series: io-session with `nodes` node processes at the series' offered load. */

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { freePort, pollUntil, type Child, type ProcessGroup } from '@io-session/devtools';
 
 export const PROJECT_KEY_PREFIX = 'bench';
-const API_KEY = 'bench-api-key-0123456789abcdef';
+/** The API key of the bench's nodes (the group-push run joins members over HTTP). */
+export const API_KEY = 'bench-api-key-0123456789abcdef';
 
 /** Where the io-session processes find Redis. */
 export interface ProjectRedis {

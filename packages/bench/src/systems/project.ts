@@ -6,14 +6,14 @@ import { Cluster, Redis } from 'ioredis';
 import type { ClientMode } from '../children/messages.js';
 import { readCounters, type CounterName } from '../harness/node-metrics.js';
 import { runLoad, type LoadHooks, type LoadSpec } from '../load/pacer.js';
-import { PROJECT_KEY_PREFIX, startNodes, type ProjectRedis } from './project-processes.js';
+import { API_KEY, PROJECT_KEY_PREFIX, startNodes, type ProjectRedis } from './project-processes.js';
 import {
   startBullmqCounter,
   startWorkerCounter,
   type ReceiptConsumer,
   type ReceiptCounter,
 } from './receipt-counters.js';
-import type { SessionSystem } from './system.js';
+import type { GroupDriver, SessionSystem } from './system.js';
 
 export { PROJECT_KEY_PREFIX, projectCli } from './project-processes.js';
 
@@ -133,6 +133,26 @@ export class ProjectSystem implements SessionSystem {
   ended(prefix: string): number {
     return this.#counter?.ended(prefix) ?? 0;
   }
+
+  /** Group pushes: members joined over the nodes' HTTP API, pushes as `{ group, data, id }` jobs. */
+  readonly groups: GroupDriver = {
+    join: async (group, tokens) => {
+      let next = 0;
+      const one = async (): Promise<void> => {
+        for (let i = next++; i < tokens.length; i = next++) {
+          const url = `${this.urls[i % this.urls.length]!}/v1/sessions/${encodeURIComponent(tokens[i]!)}/groups/${group}`;
+          const res = await fetch(url, { method: 'PUT', headers: { authorization: `Bearer ${API_KEY}` } });
+          if (res.status !== 204) throw new Error(`joining ${tokens[i]} to ${group}: HTTP ${res.status}`);
+        }
+      };
+      await Promise.all(Array.from({ length: 32 }, one));
+    },
+    push: async (group, id, data) => {
+      if (!this.#push) throw new Error('io-session is not started');
+      await this.#push.add('push-group', { group, data, id }, { removeOnComplete: true, removeOnFail: true });
+    },
+    receipts: () => this.#counter?.receipts() ?? 0,
+  };
 
   /** Pushes one message to `token` (the protocol probe). */
   async pushOne(token: string, data: unknown): Promise<void> {

@@ -2,6 +2,16 @@ import type { ClientMode } from '../children/messages.js';
 import type { LoadHooks, LoadResult, LoadSpec } from '../load/pacer.js';
 import { systemLabels } from '../report/results.js';
 
+/** Group pushes of a system that has them (CONTRACT.md §10). */
+export interface GroupDriver {
+  /** Makes the sessions of `tokens` members of `group`. */
+  join(group: string, tokens: readonly string[]): Promise<void>;
+  /** Enqueues one push to every member of `group`, as a `{ group, data, id }` job. */
+  push(group: string, id: string, data: unknown): Promise<void>;
+  /** Receipts that reached the bench so far (each member's message has its own). */
+  receipts(): number;
+}
+
 /** A system that holds client sessions: io-session or one of the Socket.IO baselines. */
 export interface SessionSystem {
   readonly name: 'project' | 'bare' | 'seed';
@@ -23,6 +33,8 @@ export interface SessionSystem {
    */
   started?(prefix: string): number;
   ended?(prefix: string): number;
+  /** Group pushes (io-session only): what the group-push run drives. */
+  readonly groups?: GroupDriver;
   /** Resolves once nothing is left in flight inside the system (queues drained). */
   settle(): Promise<void>;
   stop(): Promise<void>;

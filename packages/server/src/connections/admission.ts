@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io';
 import { AuthError, validToken, type Authenticator, type Identity } from '../auth.js';
-import { newSocketState } from '../protocol/socket-state.js';
+import { newSocketState, type SocketState } from '../protocol/socket-state.js';
 import { protocolOf } from '../protocol/wire.js';
 import type { ConnectionLimits, ConnectionSlot } from './connection-limits.js';
 import type { Registration } from './registration.js';
@@ -13,6 +13,8 @@ export interface AdmissionOptions {
   draining: () => boolean;
   /** Connection limits of this node; none when absent. */
   limits?: ConnectionLimits | undefined;
+  /** Makes the session a member of the groups its credential names (the JWT claim `groups`). */
+  joinGroups: (token: string, groups: readonly string[]) => Promise<void>;
 }
 
 /** `connect_error` message of a handshake refused by a connection limit. */
@@ -52,6 +54,7 @@ export async function admit(socket: Socket, o: AdmissionOptions): Promise<void> 
     });
     socket.data.ios = state;
     if (!(await o.registration.register(socket, state))) throw new Error('unavailable');
+    if (identity.groups?.length) await joinOrRelease(socket, state, o, identity.groups);
     cancelExpiry = expireAt(socket, identity.expiresAt);
     const onClose = (): void => {
       release();
@@ -63,6 +66,21 @@ export async function admit(socket: Socket, o: AdmissionOptions): Promise<void> 
     if (socket.conn.readyState !== 'open') onClose();
   } finally {
     if (!done) release();
+  }
+}
+
+/** Joins the credential's groups before the client is told it is connected; a Redis failure refuses it. */
+async function joinOrRelease(
+  socket: Socket,
+  state: SocketState,
+  o: AdmissionOptions,
+  groups: readonly string[],
+): Promise<void> {
+  try {
+    await o.joinGroups(state.token, groups);
+  } catch {
+    o.registration.release(socket, state);
+    throw new Error('unavailable');
   }
 }
 

@@ -5,6 +5,15 @@ import { handlerDefaults } from '../defaults.js';
 import { MAX_BATCH } from '../limits.js';
 import type { PayloadLimits } from '../protocol/payload.js';
 import { checkData, checkPush, PushRejectedError } from './push-input.js';
+import {
+  checkGroupPush,
+  checkTokensPush,
+  GroupRefusedError,
+  type GroupPush,
+  type GroupPushResult,
+  type RecipientResult,
+  type TokensPush,
+} from './recipients.js';
 
 export interface PushConsumerOptions {
   connection: ConnectionOptions;
@@ -16,15 +25,25 @@ export interface PushConsumerOptions {
   maxPayloadBytes?: number;
   logger: Logger;
   push: (messages: PushJobMessage[]) => Promise<PushResult[]>;
+  /** One message to several tokens, the recipients' ids derived from `base`. */
+  pushToTokens: (push: TokensPush, base: string) => Promise<RecipientResult[]>;
+  /** One message to every member of a group, the members' ids derived from `base`. */
+  pushToGroup: (push: GroupPush, base: string) => Promise<GroupPushResult>;
   broadcast: (data: unknown) => void;
   /** A job failed for a reason other than its own data (Redis, a bug): for a metric. It is retried. */
   onUnexpectedError?: (err: Error) => void;
 }
 
 /** What a valid job asks for. */
-type JobWork = { kind: 'broadcast'; data: unknown } | { kind: 'push'; messages: PushJobMessage[] };
+type JobWork =
+  | { kind: 'broadcast'; data: unknown }
+  | { kind: 'push'; messages: PushJobMessage[] }
+  | { kind: 'tokens'; push: TokensPush }
+  | { kind: 'group'; push: GroupPush };
 
-const SHAPE = '{ token, data, id?, ttlMs? }, { messages: [...] } or { broadcast: true, data }';
+const SHAPE =
+  '{ token, data, id?, ttlMs? }, { tokens: [...], data, id?, ttlMs? }, { group, data, id?, ttlMs? }, ' +
+  '{ messages: [...] } or { broadcast: true, data }';
 
 /** The `push` consumers of a node, one per queue shard. */
 export interface PushConsumer {
@@ -59,6 +78,16 @@ function startShardConsumer(options: PushConsumerOptions, prefix: string): Worke
       if (work.kind === 'broadcast') {
         options.broadcast(work.data);
         return { broadcast: true };
+      }
+      // A retried job derives the same recipients' ids: from the job's `id`, else from the job id.
+      const base = `${job.id ?? 'job'}`;
+      if (work.kind === 'tokens') {
+        const results = await options.pushToTokens(work.push, work.push.id ?? base);
+        return { stored: results.filter((r) => r.accepted).length, total: results.length };
+      }
+      if (work.kind === 'group') {
+        const pushed = await refusedForGood(options.pushToGroup(work.push, work.push.id ?? base));
+        return { group: work.push.group, id: pushed.id, recipients: pushed.recipients };
       }
       const { messages } = work;
       if (messages.length === 0) return { stored: 0, total: 0 };
@@ -97,6 +126,8 @@ export function jobWork(data: unknown, limits: PayloadLimits): JobWork {
       checkData(broadcast, limits);
       return { kind: 'broadcast', data: broadcast };
     }
+    if ('tokens' in data) return { kind: 'tokens', push: checkTokensPush(data, limits) };
+    if ('group' in data) return { kind: 'group', push: checkGroupPush(data, limits) };
     if (!('messages' in data)) return { kind: 'push', messages: [checkPush(data, limits)] };
     const { messages } = data;
     if (!Array.isArray(messages))
@@ -114,6 +145,16 @@ export function jobWork(data: unknown, limits: PayloadLimits): JobWork {
     return { kind: 'push', messages: messages.map((m, i) => checkPush(m, limits, `messages[${i}]`)) };
   } catch (err) {
     if (err instanceof PushRejectedError) throw new UnrecoverableError(err.message);
+    throw err;
+  }
+}
+
+/** A group push refused by a bound stays refused: the job fails once, for good. */
+async function refusedForGood<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof GroupRefusedError) throw new UnrecoverableError(`${err.reason}: ${err.message}`);
     throw err;
   }
 }

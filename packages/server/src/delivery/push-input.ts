@@ -1,4 +1,4 @@
-import { pushMessageSchema, type PushJobMessage } from '@io-session/worker';
+import { pushMessageSchema, tokenSchema, type PushJobMessage } from '@io-session/worker';
 import { checkPayload, type PayloadLimits, type PayloadProblem } from '../protocol/payload.js';
 
 /**
@@ -43,6 +43,14 @@ export function checkPush(value: unknown, limits: PayloadLimits, at = ''): PushJ
   checkData(parsed.data.data, limits, join(at, 'data'));
   const { token, data, id, ttlMs } = parsed.data;
   return { token, data, ...(id !== undefined ? { id } : {}), ...(ttlMs !== undefined ? { ttlMs } : {}) };
+}
+
+/** Checks a session token an app names. @throws PushRejectedError naming `token` */
+export function checkToken(token: unknown): string {
+  const parsed = tokenSchema.safeParse(token);
+  if (!parsed.success)
+    throw new PushRejectedError('invalid', 'token', `token: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
 }
 
 /** Checks the `data` of a push or broadcast. @throws PushRejectedError */

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import {
   canonicalJson,
+  storeDefaults,
   type EventItem,
+  type GroupMemberResult,
   type Logger,
   type PushInput,
   type PushResult,
@@ -13,6 +15,7 @@ import type { NodeMetrics } from '../metrics.js';
 import { PROTOCOL_ROOMS } from '../protocol/client-protocol.js';
 import { BATCH_EVENT, PUSH_EVENT } from '../protocol/wire.js';
 import type { Holding } from './holding.js';
+import { GroupRefusedError } from './group-refused.js';
 import { pushPacket, type OutgoingPush, type RouteChannel, type RoutedPush } from './route-channel.js';
 
 export interface PusherOptions {
@@ -50,6 +53,58 @@ export class Pusher {
       ...(m.id !== undefined ? { id: m.id } : {}),
     }));
     const results = await this.o.metrics.time('push', this.o.store.pushes.push(inputs));
+    await this.#route(
+      results,
+      (i) => inputs[i] as PushInput,
+      (i) => (messages[i] as PushJobMessage).data,
+    );
+    return results;
+  }
+
+  /**
+   * Stores one message for every member of `group` (one script call per bucket and page of members, push.lua's own
+   * code), then routes them like any push. `id` is the push's: its members' ids derive from it.
+   * @returns the members' results; 'empty' for a group without members (nothing stored)
+   * @throws GroupRefusedError when the group has more than `maxGroupSize` members (nothing stored)
+   */
+  async pushToGroup(push: {
+    group: string;
+    data: unknown;
+    id: string;
+    ttlMs?: number;
+  }): Promise<GroupMemberResult[] | 'empty'> {
+    const { store, metrics } = this.o;
+    const size = await store.groups.size(push.group);
+    if (size === 0) {
+      metrics.groupPushes.inc({ result: 'empty' });
+      return 'empty';
+    }
+    if (size > storeDefaults.maxGroupSize) {
+      metrics.groupPushes.inc({ result: 'group_too_large' });
+      throw new GroupRefusedError(
+        'group_too_large',
+        `group ${push.group} has ${size} members, more than one push reaches (${storeDefaults.maxGroupSize})`,
+      );
+    }
+    const text = canonicalJson(push.data);
+    const input = { group: push.group, text, id: push.id, ttlMs: push.ttlMs ?? this.o.messageTtlMs };
+    const members = await metrics.time('push', store.groups.push(input));
+    metrics.groupPushes.inc({ result: 'pushed' });
+    const results = members.map((m) => m.result);
+    const memberAt = (i: number) => ({ token: (members[i] as GroupMemberResult).token, text });
+    await this.#route(results, memberAt, () => push.data);
+    return members;
+  }
+
+  /**
+   * Routes every stored message to the node instances holding its session: one packet per target node, in store
+   * order; this node's own sessions directly. Counts the results by kind.
+   */
+  async #route(
+    results: readonly PushResult[],
+    messageAt: (i: number) => { token: string; text: string },
+    dataAt: (i: number) => unknown,
+  ): Promise<void> {
     const remote = new Map<string, OutgoingPush[]>();
     const local: RoutedPush[] = [];
     const counts = new Map<string, number>();
@@ -57,17 +112,10 @@ export class Pusher {
       const kind = result.stored ? (result.duplicate ? 'duplicate' : 'stored') : result.reason;
       counts.set(kind, (counts.get(kind) ?? 0) + 1);
       if (!result.stored || result.seq === 0) return;
-      const { token, text } = inputs[i] as PushInput;
+      const { token, text } = messageAt(i);
       for (const instance of result.holders) {
         if (instance === this.o.instance) {
-          local.push([
-            token,
-            result.seq,
-            result.id,
-            result.ts,
-            (messages[i] as PushJobMessage).data,
-            text.length,
-          ]);
+          local.push([token, result.seq, result.id, result.ts, dataAt(i), text.length]);
           continue;
         }
         const list = remote.get(instance) ?? [];
@@ -90,7 +138,6 @@ export class Pusher {
         'a route publish failed; the holder’s resync delivers its pushes',
       );
     }
-    return results;
   }
 
   /** Sends `data` to every connected client of the cluster, at most once, without receipts. */

@@ -2,7 +2,9 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { SessionHandler } from '../session-handler.js';
 import { PushRejectedError } from '../delivery/push-input.js';
+import { GroupRefusedError } from '../delivery/recipients.js';
 import { ApiError, codeOfStatus, sendError } from './errors.js';
+import { registerGroupRoutes } from './group-routes.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerPushRoutes } from './push-routes.js';
 import { registerSessionRoutes } from './session-routes.js';
@@ -31,6 +33,7 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
       v1.addHook('onRequest', authorize);
       registerSessionRoutes(v1, handler);
       registerPushRoutes(v1, handler, options.maxPayloadBytes);
+      registerGroupRoutes(v1, handler, options.maxPayloadBytes);
       registerOpsRoutes(v1, handler);
     },
     { prefix: '/v1' },
@@ -44,6 +47,7 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
 function registerErrorHandlers(app: FastifyInstance, handler: SessionHandler): void {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof ApiError) return sendError(reply, err.code, err.message);
+    if (err instanceof GroupRefusedError) return sendError(reply, err.reason, err.message);
     if (err instanceof PushRejectedError)
       return sendError(reply, err.reason === 'too_large' ? 'payload_too_large' : 'bad_request', err.message);
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)

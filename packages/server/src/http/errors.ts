@@ -10,6 +10,9 @@ export type ApiErrorCode =
   | 'headers_too_large'
   | 'request_timeout'
   | 'conflict'
+  | 'group_full'
+  | 'too_many_groups'
+  | 'group_too_large'
   | 'unavailable'
   | 'internal';
 
@@ -23,6 +26,9 @@ const statusOf: Record<ApiErrorCode, number> = {
   headers_too_large: 431,
   request_timeout: 408,
   conflict: 409,
+  group_full: 409,
+  too_many_groups: 409,
+  group_too_large: 413,
   unavailable: 503,
   internal: 500,
 };

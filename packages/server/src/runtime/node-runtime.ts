@@ -9,6 +9,7 @@ import { handlerDefaults } from '../defaults.js';
 import type { Holding } from '../delivery/holding.js';
 import { startPushConsumer, type PushConsumer } from '../delivery/push-consumer.js';
 import type { Pusher } from '../delivery/pusher.js';
+import { pushToGroup, pushToTokens } from '../delivery/recipients.js';
 import type { OutboxRelay } from '../delivery/relay.js';
 import type { RouteChannel } from '../delivery/route-channel.js';
 import type { SessionHandlerEvents } from '../events.js';
@@ -98,7 +99,11 @@ export class NodeRuntime {
     this.store.acks.onReceipts = (item) => {
       this.relay.enqueue([item]);
       for (const r of item.receipts)
-        this.events.emit('delivered', { token: r.token, data: r.data, id: r.id }, r);
+        this.events.emit(
+          'delivered',
+          { token: r.token, data: r.data, id: r.id, ...(r.group !== undefined ? { group: r.group } : {}) },
+          r,
+        );
     };
     attachToSocketIo(this, () => this.#draining);
     registerGauges(this);
@@ -165,6 +170,8 @@ export class NodeRuntime {
         maxPayloadBytes: this.options.maxPayloadBytes,
         onUnexpectedError: (err) => this.containment.report('push_job', err),
         push: (messages) => this.pusher.pushMany(messages),
+        pushToTokens: (push, base) => pushToTokens(this.pusher, push, base),
+        pushToGroup: (push, base) => pushToGroup(this.pusher, push, base),
         broadcast: (data) => this.pusher.broadcast(data),
       });
     }

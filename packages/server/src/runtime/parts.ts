@@ -154,6 +154,7 @@ export function attachToSocketIo(node: NodeRuntime, draining: () => boolean): vo
     ratePerSec: o.rateLimitPerSec,
     ackRateFactor: handlerDefaults.ackRateFactor,
     draining,
+    joinGroups: (token: string, groups: readonly string[]) => joinClaimedGroups(node, token, groups),
   };
   io.use((socket, next) => {
     admit(socket, admission).then(
@@ -169,4 +170,17 @@ export function attachToSocketIo(node: NodeRuntime, draining: () => boolean): vo
       (socket) => ({ socket: socket.id }),
     ),
   );
+}
+
+/**
+ * The groups a credential names, joined at each connection (a repeated join changes nothing). A group or session at
+ * its bound is logged and skipped: the connection stays. @throws when Redis fails
+ */
+async function joinClaimedGroups(node: NodeRuntime, token: string, groups: readonly string[]): Promise<void> {
+  const results = await Promise.all(groups.map((group) => node.store.groups.join(token, group)));
+  results.forEach((result, i) => {
+    node.metrics.groupJoins.inc({ result });
+    if (result === 'group_full' || result === 'too_many_groups')
+      node.logger.warn({ token, group: groups[i], result }, 'a group of the credential was not joined');
+  });
 }

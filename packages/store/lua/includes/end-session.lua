@@ -1,6 +1,6 @@
--- Ends a session — the only code that does. Its pending messages become expired, its keys and index entries go,
--- one `session.ended` event is appended to the outbox, and a tombstone <tag>:e:<token> remembers the lifetime for
--- a minute (a replayed logout answers the same; the next lifetime's `session.started` names it as `prev`).
+-- Ends a session — the only code that does. Its pending messages become expired, its keys, index entries and group
+-- memberships go, one `session.ended` event is appended to the outbox, and a tombstone <tag>:e:<token> remembers
+-- the lifetime for a minute (a replayed logout answers the same; the next lifetime's `session.started` names it as `prev`).
 -- k: { tag, session, marker, due, all, outbox, stats }; r: { slotMs, retentionMs, stats }.
 -- Returns the ended lifetime's sid, its outbox entry id, its last socket id and the instances that held it.
 local function endSession(k, token, reason, now, r, requestId)
@@ -23,7 +23,12 @@ local function endSession(k, token, reason, now, r, requestId)
       end
     end
   end
-  redis.call('DEL', k.session, k.marker)
+  -- its memberships end with it (join-group-1.lua bounds how many)
+  local sg = k.tag .. ':sg:' .. token
+  for _, group in ipairs(redis.call('SMEMBERS', sg)) do
+    redis.call('ZREM', k.tag .. ':gm:' .. group, token)
+  end
+  redis.call('DEL', k.session, k.marker, sg)
   redis.call('ZREM', k.due, token)
   redis.call('ZREM', k.all, token)
   local entry = redis.call('XADD', k.outbox, '*', 'e', cjson.encode({

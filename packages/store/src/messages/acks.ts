@@ -4,6 +4,7 @@ import { StoreErrorCode } from '../errors.js';
 import type { AckReply } from '../scripts/scripts.js';
 import type { OutboxItem, Receipt } from '../types.js';
 import { GroupCommit } from './group-commit.js';
+import { withGroup } from './message-ids.js';
 
 /** Who acknowledges what: a message the node sent to one of its sockets (it knows the message's seq and data). */
 export interface AckInput {
@@ -34,7 +35,7 @@ function receiptHead(id: string | undefined, input: Omit<AckInput, 'seq' | 'id' 
 
 function receiptOf(input: AckInput, deliveredAt: number): Receipt {
   const { id, token, nodeId, socketId, data } = input;
-  return { id, token, data, deliveredAt, nodeId, socketId };
+  return withGroup({ id, token, data, deliveredAt, nodeId, socketId });
 }
 
 function ackResult(id: string, reply: AckReply): AckResult {

@@ -39,7 +39,7 @@ interface Queued {
   maySettled: boolean;
 }
 
-const refusals: Record<number, PushRefusal> = {
+export const refusals: Record<number, PushRefusal> = {
   0: 'no_session',
   [-2]: 'id_conflict',
   [-4]: 'inbox_full',
@@ -47,7 +47,7 @@ const refusals: Record<number, PushRefusal> = {
 };
 
 /** "inst:n,inst:n" → the instances and the sum of their connections. */
-function holdersOf(text: string): { holders: string[]; connections: number } {
+export function holdersOf(text: string): { holders: string[]; connections: number } {
   const holders: string[] = [];
   let connections = 0;
   if (text !== '')
@@ -59,7 +59,8 @@ function holdersOf(text: string): { holders: string[]; connections: number } {
   return { holders, connections };
 }
 
-function pushResult(q: Queued, reply: PushReply, now: number): PushResult {
+/** What a push-1 or push-group-1 reply says of one message. */
+export function pushResult(q: { id: string }, reply: PushReply, now: number): PushResult {
   if (reply.code >= 1) {
     const { code, seq } = reply;
     return { stored: true, duplicate: code > 1, id: q.id, seq, ts: now, ...holdersOf(reply.holders) };

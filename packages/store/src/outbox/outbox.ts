@@ -1,5 +1,6 @@
 import type { StoreContext } from '../context.js';
 import { storeDefaults } from '../defaults.js';
+import { withGroup } from '../messages/message-ids.js';
 import type { OutboxItem, Receipt, SessionEvent } from '../types.js';
 
 /**
@@ -12,10 +13,13 @@ export function decodeOutboxEntry(bucket: number, entryId: string, fields: strin
   if (field === 'a') {
     const receipts: Receipt[] = [];
     for (let i = 2; i + 1 < fields.length; i += 2)
-      receipts.push(JSON.parse(`${fields[i]},"data":${fields[i + 1]},"deliveredAt":${json}}`) as Receipt);
+      receipts.push(
+        withGroup(JSON.parse(`${fields[i]},"data":${fields[i + 1]},"deliveredAt":${json}}`) as Receipt),
+      );
     return { kind: 'receipts', bucket, entryId, receipts };
   }
-  if (field === 'r') return { kind: 'receipts', bucket, entryId, receipts: JSON.parse(json) as Receipt[] };
+  if (field === 'r')
+    return { kind: 'receipts', bucket, entryId, receipts: (JSON.parse(json) as Receipt[]).map(withGroup) };
   return { kind: 'event', bucket, entryId, event: JSON.parse(json) as SessionEvent };
 }
 

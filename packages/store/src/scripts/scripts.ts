@@ -1,6 +1,7 @@
 import type { RedisClient } from '../redis.js';
 import type { PendingMessage } from '../types.js';
 import { defineScripts } from './load.js';
+import { runScript, type ReplicaWait } from './replica-wait.js';
 
 type Arg = string | number;
 type Reply = (string | number)[];
@@ -217,7 +218,7 @@ export class Scripts {
   async push(
     groups: { tag: string; route: string; messages: PushMessageArgs[] }[],
     limits: StatusArgs & { cap: number; outboxMax: number; span: number; scan: number },
-    wait?: { replicas: number; timeoutMs: number },
+    wait?: ReplicaWait,
   ): Promise<{ now: number; replies: PushReply[]; replicas?: number }> {
     const args: Arg[] = [groups[0]?.route ?? '', limits.retentionMs, limits.slotMs, limits.cap];
     args.push(limits.outboxMax, limits.span, limits.scan);
@@ -229,24 +230,7 @@ export class Scripts {
         args.push(m.token, m.id, m.ttlMs, m.maySettled ? 1 : 0, tail);
       }
     }
-    let reply: Reply;
-    let replicas: number | undefined;
-    if (wait) {
-      const pipeline = this.redis.pipeline() as unknown as {
-        iosPush(...a: Arg[]): unknown;
-        wait(n: number, ms: number): unknown;
-        exec(): Promise<[Error | null, unknown][] | null>;
-      };
-      pipeline.iosPush(...args);
-      pipeline.wait(wait.replicas, wait.timeoutMs);
-      const results = (await pipeline.exec()) ?? [];
-      const [err, value] = results[0] ?? [new Error('no reply'), null];
-      if (err) throw err;
-      reply = value as Reply;
-      replicas = Number(results[1]?.[1] ?? 0);
-    } else {
-      reply = await this.#run<Reply>('iosPush', ...args);
-    }
+    const { reply, replicas } = await runScript<Reply>(this.redis, 'iosPush', args, wait);
     const replies: PushReply[] = [];
     for (let i = 1; i + 2 < reply.length; i += 3) {
       replies.push({ code: Number(reply[i]), seq: Number(reply[i + 1]), holders: String(reply[i + 2]) });
