@@ -148,8 +148,9 @@ export class ProjectSystem implements SessionSystem {
       await Promise.all(Array.from({ length: 32 }, one));
     },
     push: async (group, id, data) => {
-      if (!this.#push) throw new Error('io-session is not started');
-      await this.#push.add('push-group', { group, data, id }, { removeOnComplete: true, removeOnFail: true });
+      const shard0 = this.#push?.[0];
+      if (!shard0) throw new Error('io-session is not started');
+      await shard0.add('push-group', { group, data, id }, { removeOnComplete: true, removeOnFail: true });
     },
     receipts: () => this.#counter?.receipts() ?? 0,
   };
