@@ -176,6 +176,24 @@ describe('the node command', () => {
     expect(stderr).toMatch(/^io-session: invalid configuration: .*BUCKETS/);
   });
 
+  it('refuses another queue shard count, node and worker alike: exit 2, one line naming QUEUE_SHARDS', async () => {
+    const prefix = uniquePrefix('qshards');
+    dropPrefixAfterwards(prefix);
+    await startNode({ redisUrl: SHARED_REDIS_URL, prefix, env: { QUEUE_SHARDS: '3' } });
+    for (const command of ['node', 'worker']) {
+      const { code, stderr } = await runCli([command], {
+        REDIS_URL: SHARED_REDIS_URL,
+        KEY_PREFIX: prefix,
+        PORT: '0',
+        QUEUE_SHARDS: '2',
+        LOG_LEVEL: 'warn',
+      });
+      expect(code, `${command}: ${stderr}`).toBe(2);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      expect(stderr).toMatch(/^io-session: invalid configuration: .*3 queue shards.*QUEUE_SHARDS/);
+    }
+  });
+
   it('refuses the data of another layout (io-session 0.1 under the same prefix): exit 2, one line', async () => {
     const prefix = uniquePrefix('layout1');
     dropPrefixAfterwards(prefix);

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@io-session/devtools';
 import { HASHTABLE_FIELD, type Receipt, type SessionEvent } from '@io-session/store';
-import type { PushJob } from '@io-session/worker';
+import { queuePrefixes, queueShardsOf, type PushJob } from '@io-session/worker';
 import { Queue, Worker } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
@@ -467,24 +467,27 @@ export async function startWebhookSink(options: { redisUrl: string; prefix: stri
  * at its source. On a cluster, every primary is scanned.
  */
 export async function receiptsInQueue(redis: Redis | Cluster, prefix: string): Promise<SeenReceipt[]> {
-  const base = `{${prefix}}:receipts:`;
   const found: SeenReceipt[] = [];
-  for (const server of await primariesOf(redis)) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await server.scan(cursor, 'MATCH', `${base}*`, 'COUNT', 1000);
-      cursor = next;
-      const jobKeys = keys.filter((k) => !k.slice(base.length).includes(':'));
-      const types = await Promise.all(jobKeys.map((k) => redis.type(k)));
-      const hashes = jobKeys.filter((_, i) => types[i] === 'hash');
-      const datas = await Promise.all(hashes.map((k) => redis.hget(k, 'data')));
-      datas.forEach((data, i) => {
-        if (!data) return;
-        const job = JSON.parse(data) as { receipts?: Receipt[] };
-        for (const receipt of job.receipts ?? [])
-          found.push({ receipt, source: hashes[i]!.slice(base.length) });
-      });
-    } while (cursor !== '0');
+  // Every queue shard (QUEUE_SHARDS, from the layout record the nodes wrote): receipts go to their bucket's shard.
+  for (const shardPrefix of queuePrefixes(prefix, await queueShardsOf(redis, prefix))) {
+    const base = `${shardPrefix}:receipts:`;
+    for (const server of await primariesOf(redis)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await server.scan(cursor, 'MATCH', `${base}*`, 'COUNT', 1000);
+        cursor = next;
+        const jobKeys = keys.filter((k) => !k.slice(base.length).includes(':'));
+        const types = await Promise.all(jobKeys.map((k) => redis.type(k)));
+        const hashes = jobKeys.filter((_, i) => types[i] === 'hash');
+        const datas = await Promise.all(hashes.map((k) => redis.hget(k, 'data')));
+        datas.forEach((data, i) => {
+          if (!data) return;
+          const job = JSON.parse(data) as { receipts?: Receipt[] };
+          for (const receipt of job.receipts ?? [])
+            found.push({ receipt, source: hashes[i]!.slice(base.length) });
+        });
+      } while (cursor !== '0');
+    }
   }
   return found;
 }

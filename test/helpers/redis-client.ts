@@ -105,11 +105,11 @@ export function redisClient(url: string = SHARED_REDIS_URL): Redis {
   return client as Redis;
 }
 
-/** Deletes every key of a prefix (io-session keys all start with `<prefix>:`; BullMQ's with `{<prefix>}`). */
+/** Deletes every key of a prefix (io-session keys all start with `<prefix>:`; BullMQ's with `{<prefix>}` or `{<prefix>.q`). */
 export async function dropPrefix(client: Redis | Cluster, prefix: string): Promise<number> {
   let deleted = 0;
   for (const server of await primariesOf(client)) {
-    for (const pattern of [`${prefix}:*`, `{${prefix}}*`]) {
+    for (const pattern of [`${prefix}:*`, `{${prefix}}*`, `{${prefix}.q*`]) {
       let cursor = '0';
       do {
         const [next, keys] = await server.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);

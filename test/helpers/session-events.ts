@@ -1,3 +1,4 @@
+import { queuePrefixes, queueShardsOf } from '@io-session/worker';
 import type { Cluster, Redis } from 'ioredis';
 import { deferCleanup } from './cleanup.js';
 import { connectRedis, primariesOf } from './redis-client.js';
@@ -16,7 +17,7 @@ export interface SessionEventJobData {
 /**
  * Reads the `session-events` BullMQ queue of a key prefix (nodes relay every session start and end there,
  * CONTRACT §6): what a test that cannot listen inside node processes can count. Reads the job hashes directly
- * (`{<prefix>}:session-events:<jobId>`), whatever state the jobs are in, so no worker needs to run. The shared
+ * (`{<prefix>}:session-events:<jobId>` and the other queue shards'), whatever state the jobs are in, so no worker needs to run. The shared
  * URL means the shared Redis Cluster with `TEST_REDIS=cluster`.
  */
 export class SessionEventsQueue {
@@ -31,9 +32,16 @@ export class SessionEventsQueue {
     deferCleanup(() => this.#redis.quit().catch(() => this.#redis.disconnect()));
   }
 
-  /** Every job's data, optionally only one token's, oldest first. */
+  /** Every job's data, optionally only one token's, oldest first (from every queue shard). */
   async events(token?: string): Promise<SessionEventJobData[]> {
-    const base = `{${this.prefix}}:session-events:`;
+    const found: SessionEventJobData[] = [];
+    const shards = await queueShardsOf(this.#redis, this.prefix);
+    for (const shardPrefix of queuePrefixes(this.prefix, shards))
+      found.push(...(await this.#eventsOf(`${shardPrefix}:session-events:`, token)));
+    return found.sort((a, b) => a.at - b.at);
+  }
+
+  async #eventsOf(base: string, token: string | undefined): Promise<SessionEventJobData[]> {
     const found: SessionEventJobData[] = [];
     for (const server of await primariesOf(this.#redis)) {
       let cursor = '0';
@@ -51,7 +59,7 @@ export class SessionEventsQueue {
         }
       } while (cursor !== '0');
     }
-    return found.sort((a, b) => a.at - b.at);
+    return found;
   }
 
   async ended(token: string): Promise<SessionEventJobData[]> {

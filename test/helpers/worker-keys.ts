@@ -19,8 +19,10 @@ export async function keysPerPrimary(client: Redis | Cluster, pattern: string): 
 
 /**
  * The keys the worker itself holds for a key prefix, counted at the source with SCAN: everything under
- * `<prefix>:` (BullMQ's keys are under `{<prefix>}`, which this pattern does not match).
+ * `<prefix>:` (BullMQ's keys are under `{<prefix>}`, which this pattern does not match) but the layout record,
+ * where a worker that starts first records the queue shard count.
  */
 export async function workerKeys(client: Redis | Cluster, prefix: string): Promise<string[]> {
-  return (await keysPerPrimary(client, `${prefix}:*`)).flat();
+  const keys = (await keysPerPrimary(client, `${prefix}:*`)).flat();
+  return keys.filter((key) => key !== `${prefix}:{${prefix}.meta}:config`);
 }

@@ -53,6 +53,7 @@ describe('outbox relay recovery', () => {
     const queues = openRelayQueues({
       connection,
       keyPrefix: prefix,
+      shards: t.store.queueShards,
       eventsMaxLen: 100,
       onError: () => undefined,
     });

@@ -11,6 +11,9 @@ import {
 } from '@io-session/worker';
 import { Queue } from 'bullmq';
 import type { Cluster } from 'ioredis';
+import { io } from 'socket.io-client';
+import { storeDefaults } from '@io-session/store';
+import { startInProcessNode } from '../helpers/in-process-node.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deferCleanup } from '../helpers/cleanup.js';
 import { Recorder } from '../helpers/clients.js';
@@ -19,6 +22,12 @@ import { startCluster } from '../helpers/redis-server.js';
 import { waitUntil } from '../helpers/wait.js';
 import { deferred } from '../helpers/webhook.js';
 import { keysPerPrimary } from '../helpers/worker-keys.js';
+
+/** The worker's dedupe markers per primary: its keys under `<prefix>:` but the layout record it claims. */
+async function markersPerPrimary(cluster: Cluster, prefix: string): Promise<string[][]> {
+  const perPrimary = await keysPerPrimary(cluster, `${prefix}:*`);
+  return perPrimary.map((keys) => keys.filter((key) => !key.endsWith('.meta}:config')));
+}
 
 describe('the worker and PushQueue on Redis Cluster', () => {
   let seeds: string[] = [];
@@ -74,7 +83,7 @@ describe('the worker and PushQueue on Redis Cluster', () => {
     );
     // Every job inside its onReceipts call: one claim each, spread by job id over the shards' slots.
     await held.waitForCount(() => true, jobs, 20_000);
-    const inFlight = (await keysPerPrimary(cluster, `${prefix}:*`)).map((keys) => keys.length);
+    const inFlight = (await markersPerPrimary(cluster, prefix)).map((keys) => keys.length);
     release.resolve();
     await completed.waitForCount((o) => added.some((j) => j.id === o.jobId), jobs, 20_000);
 
@@ -83,7 +92,7 @@ describe('the worker and PushQueue on Redis Cluster', () => {
     expect(MARKER_SHARDS).toBeGreaterThan(1);
     expect(delivered).toHaveLength(all.length);
     expect(new Set(delivered).size).toBe(all.length);
-    await waitUntil(async () => (await keysPerPrimary(cluster, `${prefix}:*`)).flat().length === 0, {
+    await waitUntil(async () => (await markersPerPrimary(cluster, prefix)).flat().length === 0, {
       message: 'no dedupe marker left',
     });
   });
@@ -99,5 +108,54 @@ describe('the worker and PushQueue on Redis Cluster', () => {
       data: { messages: [{ token: 'a', data: 1, id: 'y' }] },
     });
     expect(await pushQueue.queue.getWaitingCount()).toBe(2);
+  });
+
+  it('spreads push and receipt jobs over the queue shards and the primaries, and the worker consumes every shard', async () => {
+    const prefix = uniquePrefix('clshard');
+    // Keep the relayed receipt jobs, to count them per shard at the source.
+    const node = await startInProcessNode({ redis: { cluster: seeds }, prefix, keepCompletedJobs: 10_000 });
+    const tokens = Array.from({ length: 60 }, (_, i) => `s${i}`);
+    for (const token of tokens) {
+      const socket = io(node.url, { auth: { token, v: 2 }, transports: ['websocket'], forceNew: true });
+      socket.on('push_message', (_m: unknown, ack?: () => void) => ack?.());
+      deferCleanup(() => socket.disconnect());
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    }
+    const delivered = new Recorder<string>();
+    const worker = createWorker({
+      connection: { cluster: seeds },
+      prefix,
+      onMessageDelivered: (r) => void delivered.push(r.id),
+    });
+    deferCleanup(() => worker.close());
+    await worker.ready();
+    const shards = storeDefaults.clusterQueueShards;
+    expect(worker.queues).toHaveLength(shards); // every receipts shard (no session-events handler)
+
+    const pushQueue = new PushQueue({ connection: { cluster: seeds }, prefix });
+    deferCleanup(() => pushQueue.close());
+    const queues = await pushQueue.shardQueues();
+    expect(queues).toHaveLength(shards); // read from the layout record the node wrote
+    await pushQueue.pushMany(tokens.map((token, i) => ({ token, data: i, id: `m${i}` })));
+    await delivered.waitForCount(() => true, tokens.length, 20_000);
+    expect(new Set(delivered.items).size).toBe(tokens.length);
+    // Job ids repeat across shards (BullMQ numbers each queue's jobs from 1): each job is still handed over.
+
+    const pushJobs = await Promise.all(queues.map((q) => q.getCompletedCount()));
+    const receiptJobs = await Promise.all(
+      Array.from({ length: shards }, async (_, k) => {
+        const q = new Queue(QueueName.receipts, {
+          connection: cluster,
+          prefix: queuePrefix(prefix, k, shards),
+        });
+        deferCleanup(() => q.close());
+        return q.getCompletedCount();
+      }),
+    );
+    expect(pushJobs.filter((n) => n > 0).length).toBeGreaterThan(1);
+    expect(receiptJobs.filter((n) => n > 0).length).toBeGreaterThan(1);
+    // BullMQ keys of the shards live on every primary (shard 0 is `{prefix}`, the others `{prefix.q<k>…}`).
+    const perPrimary = (await keysPerPrimary(cluster, `{${prefix}*`)).map((keys) => keys.length);
+    expect(perPrimary.filter((n) => n > 0).length).toBe(perPrimary.length);
   });
 });

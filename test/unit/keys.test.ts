@@ -1,5 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
-import { bucketOf, fnv1a, Keys } from '@io-session/store';
+import { bucketOf, fnv1a, Keys, queueShardPrefix } from '@io-session/store';
 import { describe, expect, it } from 'vitest';
 
 describe('fnv1a / bucketOf', () => {
@@ -96,5 +96,25 @@ describe('Keys', () => {
     expect(keys.reapingNodes).toBe('pre:{pre.nodes}:reaping');
     expect(keys.routeChannel('n1~ab')).toBe('pre:{pre.n.n1~ab}:route');
     expect(keys.queuePrefix).toBe('{pre}');
+  });
+});
+
+describe('queueShardPrefix', () => {
+  it('keeps shard 0 at {prefix} and spaces the shards evenly over the slot space from there', () => {
+    for (const shards of [1, 3, 8, 16]) {
+      expect(queueShardPrefix('ios', 0, shards)).toBe('{ios}');
+      const start = calculateSlot('ios');
+      for (let k = 1; k < shards; k++) {
+        const prefix = queueShardPrefix('ios', k, shards);
+        expect(prefix).toMatch(new RegExp(`^\\{ios\\.q${k}(~\\d+)?\\}$`));
+        const offset = (calculateSlot(prefix.slice(1, -1)) - start + 16384) % 16384;
+        expect(offset).toBeGreaterThanOrEqual(Math.floor((k * 16384) / shards));
+        expect(offset).toBeLessThan(Math.floor(((k + 1) * 16384) / shards));
+      }
+    }
+  });
+
+  it('is deterministic', () => {
+    expect(new Keys('pre', 16).queueShardPrefix(5, 8)).toBe(queueShardPrefix('pre', 5, 8));
   });
 });

@@ -6,6 +6,7 @@ import { pollUntil } from './poll.js';
 import { freeClusterPort } from './ports.js';
 import { ProcessGroup } from './processes.js';
 import { localClient } from './redis-probe.js';
+import { addNode, everyNodeKnowsAll, moveSlot, rebalance } from './redis-cluster-grow.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 
 export interface RedisClusterOptions {
@@ -31,6 +32,15 @@ export interface RedisCluster {
   readonly servers: ReadonlyMap<number, RedisServer>;
   /** Ports of the nodes that are primaries now (and not failed), as CLUSTER NODES of a live node says. */
   primaryPorts(): Promise<number[]>;
+  /**
+   * Starts one more node and joins it as a primary without slots (`redis-cli --cluster add-node`); resolves with
+   * its port once every node knows it. Its seed is added to `seeds`.
+   */
+  addPrimary(): Promise<number>;
+  /** `redis-cli --cluster rebalance --cluster-use-empty-masters`: resolves once the slots are spread again. */
+  rebalance(): Promise<void>;
+  /** Moves one slot and its keys to the primary on `toPort` (CLUSTER SETSLOT / MIGRATE, as resharding does). */
+  moveSlot(slot: number, toPort: number): Promise<void>;
   /** Stops every node and removes their nodes.conf files. */
   stop(): Promise<void>;
 }
@@ -120,11 +130,44 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       message: `every node of the Redis Cluster reports cluster_state:ok and ${primaries} primaries`,
     });
     const primaryPorts = (): Promise<number[]> => livePrimaryPorts(ports);
-    return { seeds, url: `redis://${seeds[0]}`, servers, primaryPorts, stop };
+    const addPrimary = async (): Promise<number> => {
+      const port = await freeClusterPort(taken);
+      servers.set(port, await startRedisServer({ port, dir, group, extraArgs: nodeArgs(port) }));
+      await joinAsPrimary({ group, ports, seeds, port });
+      return port;
+    };
+    return {
+      seeds,
+      url: `redis://${seeds[0]}`,
+      servers,
+      primaryPorts,
+      addPrimary,
+      rebalance: () => rebalance(group, seeds[0]!),
+      moveSlot: (slot, toPort) => moveSlot(ports[0]!, slot, toPort),
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** Joins the started node on `port` as an empty primary; resolves once every node knows it. */
+async function joinAsPrimary(input: {
+  group: ProcessGroup;
+  ports: number[];
+  seeds: string[];
+  port: number;
+}): Promise<void> {
+  const { group, ports, seeds, port } = input;
+  ports.push(port);
+  await addNode(group, seeds[0]!, `127.0.0.1:${port}`);
+  seeds.push(`127.0.0.1:${port}`);
+  await pollUntil(() => everyNodeKnowsAll(ports), {
+    timeoutMs: devtoolsDefaults.clusterReadyTimeoutMs,
+    intervalMs: 100,
+    message: `every node of the Redis Cluster knows the new primary ${port}`,
+  });
 }
 
 async function livePrimaryPorts(ports: number[]): Promise<number[]> {

@@ -48,6 +48,7 @@ export const configSchema = z
     SWEEP_INTERVAL_MS: int(50).default(1000),
     KEYSPACE_NOTIFICATIONS: z.enum(['auto', 'off'], { message: "must be 'auto' or 'off'" }).default('auto'),
     BUCKETS: int(1, 1024).optional(),
+    QUEUE_SHARDS: int(1, 64).optional(),
     RATE_LIMIT_PER_SEC: int(1).default(50),
     REDIS_WAIT_REPLICAS: int(0, 16).default(0),
     REDIS_WAIT_TIMEOUT_MS: int(1, 60_000).default(100),

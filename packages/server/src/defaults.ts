@@ -67,6 +67,11 @@ export const handlerDefaults = {
   resyncMs: 1000,
   /** Sessions whose routed pushes arrived this recently are left to their channel by the resync, in ms. */
   resyncQuietMs: 500,
+  /**
+   * How often a node publishes a probe on its own route channel to learn that Redis still delivers it (a slot that
+   * moves drops its sharded subscriptions), in ms. One SPUBLISH per node per interval.
+   */
+  routeProbeMs: 1000,
   /** Most receipts one `receipts` job carries. */
   receiptsPerJob: 500,
   /** How long the queues remember a relayed outbox entry, so that relaying it again adds no job, in ms. */

@@ -107,6 +107,11 @@ export class NodeMetrics {
     help: 'Route publishes to a node instance that no subscriber heard or that failed (its resync or next connection delivers their pushes)',
     registers: [this.registry],
   });
+  readonly routeResubscribes = new Counter({
+    name: 'ios_route_resubscribes_total',
+    help: 'Times this node found its route channel unsubscribed (its slot moved to another primary) and subscribed again',
+    registers: [this.registry],
+  });
   readonly unexpectedErrors = new Counter({
     name: 'ios_unexpected_errors_total',
     help: 'Unexpected errors contained (logged, and the process went on): where = http, socket, push_job, unhandled_rejection, uncaught_exception',

@@ -86,6 +86,7 @@ function handlerOptions(config: Config, logger: Logger): SessionHandlerOptions {
     sweepIntervalMs: config.SWEEP_INTERVAL_MS,
     keyspaceNotifications: config.KEYSPACE_NOTIFICATIONS,
     buckets: config.BUCKETS,
+    queueShards: config.QUEUE_SHARDS,
     replicaAcks: config.REDIS_WAIT_REPLICAS,
     replicaTimeoutMs: config.REDIS_WAIT_TIMEOUT_MS,
     keepCompletedJobs: config.QUEUE_KEEP_COMPLETED,

@@ -51,6 +51,11 @@ export interface SessionHandlerOptions {
   keyspaceNotifications?: NotificationMode;
   /** Hash-tagged buckets sessions are spread over; the same on every node. Default `storeDefaults.buckets` (single Redis) or `clusterBuckets` (Redis Cluster). */
   buckets?: number;
+  /**
+   * Shards of every BullMQ queue (QUEUE_SHARDS); the same on every node and worker (the layout record holds it).
+   * Default `storeDefaults.queueShards` (single Redis) or `clusterQueueShards` (Redis Cluster).
+   */
+  queueShards?: number;
   /** Replicas that must have a push (Redis `WAIT`) before it counts as stored. Default `storeDefaults.replicaAcks` (see README: failover). */
   replicaAcks?: number;
   /** Longest `WAIT` for `replicaAcks`, in ms; a push not acknowledged in time is refused. Default `storeDefaults.replicaTimeoutMs`. */
@@ -81,9 +86,11 @@ export interface SessionHandlerOptions {
 }
 
 /** The options with every default filled in. */
-export type ResolvedOptions = Required<Omit<SessionHandlerOptions, 'auth' | 'buckets'>> & {
+export type ResolvedOptions = Required<Omit<SessionHandlerOptions, 'auth' | 'buckets' | 'queueShards'>> & {
   /** Unset: the store's default for the kind of Redis (`storeDefaults.buckets` / `clusterBuckets`). */
   buckets?: number;
+  /** Unset: the store's default for the kind of Redis (`storeDefaults.queueShards` / `clusterQueueShards`). */
+  queueShards?: number;
   auth: NonNullable<SessionHandlerOptions['auth']>;
 };
 

@@ -13,12 +13,28 @@ export const storeDefaults = {
   buckets: 1,
   /** The same on a Redis Cluster: enough for the buckets to spread over the primaries (a few per primary). */
   clusterBuckets: 16,
+  /**
+   * Shards of every BullMQ queue (push, receipts, session-events) on a single Redis (QUEUE_SHARDS): a queue lives in
+   * one hash slot, so shards only matter to spread job traffic over a Redis Cluster's primaries. Recorded in the
+   * layout record with the bucket count; every node and worker must agree.
+   */
+  queueShards: 1,
+  /**
+   * The same on a Redis Cluster: two or three per primary of a 3–4 primary cluster (the busiest of 3 primaries
+   * carries 3 of 8). Each shard costs every consumer one blocking connection per queue it consumes.
+   */
+  clusterQueueShards: 8,
   /** How long a delivered or expired message's status stays queryable, in ms. */
   statusRetentionMs: 600_000,
   /** Replicas that must have a push before it counts as stored (Redis `WAIT`); 0 = the primary alone. */
   replicaAcks: 0,
   /** Longest `WAIT` for `replicaAcks`, in ms. */
   replicaTimeoutMs: 100,
+  /**
+   * How often a Redis Cluster subscriber client reads the slot map again (one CLUSTER SLOTS), so that its sharded
+   * subscriptions follow slots that moved, in ms.
+   */
+  subscriberSlotsRefreshMs: 2000,
   /** How often a node says it is alive, in ms. */
   heartbeatMs: 2000,
   /**

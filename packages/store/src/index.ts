@@ -1,5 +1,12 @@
 export { storeDefaults, type StoreDefaults } from './defaults.js';
-export { Keys, bucketTag, HASHTABLE_FIELD, type BucketKeys, type SessionKeys } from './keys.js';
+export {
+  Keys,
+  bucketTag,
+  queueShardPrefix,
+  HASHTABLE_FIELD,
+  type BucketKeys,
+  type SessionKeys,
+} from './keys.js';
 export { bucketOf, fnv1a } from './hash.js';
 export {
   openRedis,
@@ -15,7 +22,14 @@ export { defineScripts, loadScript, scriptFiles, type ScriptFile } from './scrip
 export { Scripts, type StatusArgs } from './scripts/scripts.js';
 export { StoreError, StoreErrorCode, storeError, LayoutError } from './errors.js';
 export { canonicalJson, parseJson } from './json.js';
-export { SessionStore, LAYOUT_VERSION, LAYOUT_MARK, type SessionStoreOptions } from './session-store.js';
+export {
+  SessionStore,
+  LAYOUT_VERSION,
+  LAYOUT_MARK,
+  defaultQueueShards,
+  recordedQueueShards,
+  type SessionStoreOptions,
+} from './session-store.js';
 export type { StoreContext } from './context.js';
 export { Sessions, type ConnectInput, type ConnectResult, type EventItem } from './sessions/sessions.js';
 export { SessionReads, nodeIdOf, type SessionPage } from './sessions/reads.js';

@@ -33,7 +33,8 @@
  *   <prefix>:{<prefix>.feed}:recent     list    the latest relayed receipts and session events (capped)
  *   <prefix>:{<prefix>.meta}:config     hash    cluster-wide settings every node must agree on
  *
- * BullMQ builds its own keys under the prefix `{<prefix>}`; the worker's dedupe markers are built in
+ * BullMQ builds its own keys under the prefix `{<prefix>}` (queue shard 0) and `{<prefix>.q<k>[~<n>]}` (queue shard
+ * k of `QUEUE_SHARDS`, queueShardPrefix: spread evenly over the slot space); the worker's dedupe markers are built in
  * packages/worker/src/job-marker-keys.ts. The hot hashes (rt, pq, pid, st:<slot>) also hold a field `~` whose
  * long value keeps Redis from storing them as listpacks (lua/includes/pending.lua).
  */
@@ -63,6 +64,26 @@ export function bucketTag(prefix: string, b: number, buckets: number): string {
     const tag = n === 0 ? plain : `${plain}~${n}`;
     const slot = calculateSlot(tag);
     if (slot >= low && slot < high) return tag;
+  }
+}
+
+/**
+ * The BullMQ prefix of queue shard `shard` of `shards`: shard 0 is `{<prefix>}` (the one queue of every earlier
+ * version, so that plain BullMQ producers and consumers of it keep working); shard k is `{<prefix>.q<k>[~<n>]}`,
+ * the smallest `n` putting it in the k-th of `shards` equal slot ranges counted from shard 0's slot. The shards'
+ * slots are then evenly spaced, and spread over a Redis Cluster's primaries as its slots do.
+ */
+export function queueShardPrefix(prefix: string, shard: number, shards: number): string {
+  if (shard === 0) return `{${prefix}}`;
+  const start = calculateSlot(prefix);
+  const low = Math.floor((shard * SLOTS) / shards);
+  const high = Math.floor(((shard + 1) * SLOTS) / shards);
+  const plain = `${prefix}.q${shard}`;
+  if (shards > 256) return `{${plain}}`;
+  for (let n = 0; ; n++) {
+    const tag = n === 0 ? plain : `${plain}~${n}`;
+    const offset = (calculateSlot(tag) - start + SLOTS) % SLOTS;
+    if (offset >= low && offset < high) return `{${tag}}`;
   }
 }
 
@@ -197,8 +218,13 @@ export class Keys {
     return `${this.prefix}:{${this.prefix}.meta}:config`;
   }
 
-  /** The BullMQ prefix: hash-tagged so that every key of a queue shares one slot on Redis Cluster. */
+  /** The BullMQ prefix of queue shard 0: hash-tagged so that every key of a queue shares one slot on Redis Cluster. */
   get queuePrefix(): string {
     return `{${this.prefix}}`;
+  }
+
+  /** The BullMQ prefix of queue shard `shard` of `shards` ({@link queueShardPrefix}). */
+  queueShardPrefix(shard: number, shards: number): string {
+    return queueShardPrefix(this.prefix, shard, shards);
   }
 }

@@ -1,4 +1,5 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { storeDefaults } from './defaults.js';
 
 /** A single Redis or a Redis Cluster: everything in io-session works on both. */
 export type RedisClient = Redis | Cluster;
@@ -34,6 +35,9 @@ function clusterOptions(options: ConnectOptions): ClusterOptions {
     redisOptions: redisOptions(options),
     enableAutoPipelining: !options.subscriber,
     shardedSubscribers: options.subscriber === true,
+    // A subscriber sends no keyed command, so it would never meet a MOVED and learn that a slot moved: it refreshes
+    // its slot map on a timer, and its sharded subscribers subscribe each channel again where its slot went.
+    ...(options.subscriber ? { slotsRefreshInterval: storeDefaults.subscriberSlotsRefreshMs } : {}),
     // MOVED / ASK during a slot migration and a failover are retried here, not surfaced to callers.
     maxRedirections: 32,
     retryDelayOnFailover: 200,

@@ -32,6 +32,11 @@ export interface SessionStoreOptions {
   prefix?: string;
   /** Hash-tagged buckets sessions are spread over; the same on every node. Default `storeDefaults.buckets` (`clusterBuckets` on a Redis Cluster). */
   buckets?: number;
+  /**
+   * Shards of every BullMQ queue; the same on every node and worker (the layout record holds it). Default
+   * `storeDefaults.queueShards` (`clusterQueueShards` on a Redis Cluster).
+   */
+  queueShards?: number;
   /** How long a delivered or expired message's status stays queryable. Default `storeDefaults.statusRetentionMs`. */
   statusRetentionMs?: number;
   /**
@@ -56,6 +61,8 @@ export class SessionStore implements StoreContext {
   readonly redis: RedisClient;
   readonly scripts: Scripts;
   readonly clustered: boolean;
+  /** Shards of every BullMQ queue (checked against the layout record). */
+  readonly queueShards: number;
   readonly status: StatusArgs;
   readonly maxPending: number;
   readonly maxOutboxEntries: number;
@@ -84,6 +91,7 @@ export class SessionStore implements StoreContext {
       options.buckets ?? (isCluster(this.redis) ? storeDefaults.clusterBuckets : storeDefaults.buckets);
     this.keys = new Keys(options.prefix ?? storeDefaults.prefix, buckets);
     this.clustered = isCluster(this.redis);
+    this.queueShards = options.queueShards ?? defaultQueueShards(this.redis);
     const retentionMs = options.statusRetentionMs ?? storeDefaults.statusRetentionMs;
     this.status = { retentionMs, slotMs: Math.max(1, Math.ceil(retentionMs / 2)) };
     this.maxPending = options.maxPendingPerSession ?? storeDefaults.maxPendingPerSession;
@@ -109,7 +117,7 @@ export class SessionStore implements StoreContext {
    * The record is `layout`, `bucketCount`, and `buckets` = {@link LAYOUT_MARK}: io-session 0.1 (layout 1) wrote
    * only `buckets`, a number, and compares it with its own count — it refuses this record (never a number), and a
    * numeric `buckets` without `layout` is 0.1's record, which this node refuses.
-   * @throws LayoutError naming BUCKETS, or KEY_PREFIX and the migration.
+   * @throws LayoutError naming BUCKETS or QUEUE_SHARDS, or KEY_PREFIX and the migration.
    */
   async verifyLayout(): Promise<void> {
     const { config, bucketCount, prefix } = this.keys;
@@ -124,7 +132,9 @@ export class SessionStore implements StoreContext {
       );
     await this.redis.hsetnx(config, 'layout', LAYOUT_VERSION);
     await this.redis.hsetnx(config, 'bucketCount', bucketCount);
-    const [layout, counted] = await this.redis.hmget(config, 'layout', 'bucketCount');
+    // A record of a version without queue shards gets this node's count: its nodes used shard 0, which stays.
+    await this.redis.hsetnx(config, 'queueShards', this.queueShards);
+    const [layout, counted, shards] = await this.redis.hmget(config, 'layout', 'bucketCount', 'queueShards');
     if (Number(layout) !== LAYOUT_VERSION) {
       throw new LayoutError(
         'KEY_PREFIX',
@@ -142,5 +152,27 @@ export class SessionStore implements StoreContext {
           `${bucketCount}: start every node with the same BUCKETS, or use another KEY_PREFIX`,
       );
     }
+    if (Number(shards) !== this.queueShards) {
+      throw new LayoutError(
+        'QUEUE_SHARDS',
+        `this cluster (key prefix '${prefix}') uses ${shards} queue shards but this node was started with ` +
+          `${this.queueShards}: start every node and worker with the same QUEUE_SHARDS, or use another KEY_PREFIX`,
+      );
+    }
   }
+}
+
+/** The queue shard count of a kind of Redis when nothing says otherwise. */
+export function defaultQueueShards(redis: RedisClient): number {
+  return isCluster(redis) ? storeDefaults.clusterQueueShards : storeDefaults.queueShards;
+}
+
+/**
+ * The queue shard count a cluster's layout record holds, or undefined before any node wrote it (what producers and
+ * workers that start before the nodes go by: then the nodes' default for this kind of Redis).
+ */
+export async function recordedQueueShards(redis: RedisClient, prefix: string): Promise<number | undefined> {
+  const value = await redis.hget(new Keys(prefix, 1).config, 'queueShards');
+  const shards = Number(value);
+  return value !== null && Number.isSafeInteger(shards) && shards >= 1 ? shards : undefined;
 }

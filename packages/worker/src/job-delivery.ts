@@ -81,6 +81,7 @@ export class JobDelivery {
   async run<T>(run: JobRun<T>): Promise<JobOutcome> {
     const { job, stages } = run;
     const jobId = job.id ?? '';
+    const markerId = this.markers.keys.markerIdOf(job);
     const token = run.token ?? randomUUID();
     const items = distinct(run.items, run.idOf);
     const recorded = handedOf(job.progress);
@@ -89,7 +90,7 @@ export class JobDelivery {
     for (const stage of stages) {
       const from = Math.min(recorded[stage.scope] ?? 0, items.length);
       if (from === items.length) continue;
-      const claim = await this.markers.claim(stage.scope, jobId, token);
+      const claim = await this.markers.claim(stage.scope, markerId, token);
       this.logger.debug({ queue: job.queueName, jobId, handler: stage.scope, from, ...claim }, 'job claimed');
       if (claim.state === 'done') {
         handed[stage.scope] = items.length;
@@ -97,8 +98,8 @@ export class JobDelivery {
       }
       if (claim.state === 'busy') return this.#later(job, token, claim.retryInMs);
       try {
-        await this.#hand(stage, items.slice(from), (n) => (handed[stage.scope] = from + n), jobId);
-        await this.markers.done(stage.scope, jobId);
+        await this.#hand(stage, items.slice(from), (n) => (handed[stage.scope] = from + n), markerId);
+        await this.markers.done(stage.scope, markerId);
       } catch (error) {
         await this.#record(job, recorded, handed);
         throw error;
@@ -109,7 +110,7 @@ export class JobDelivery {
   }
 
   /** Hands `items` to one handler; `counted(n)` after the first n reached it. Stops renewing the claim after. */
-  async #hand<T>(stage: Stage<T>, items: T[], counted: (n: number) => void, jobId: string): Promise<void> {
+  async #hand<T>(stage: Stage<T>, items: T[], counted: (n: number) => void, markerId: string): Promise<void> {
     try {
       if (stage.batch) {
         await stage.batch(items);
@@ -121,7 +122,7 @@ export class JobDelivery {
         counted(i + 1);
       }
     } finally {
-      this.markers.letGo(stage.scope, jobId);
+      this.markers.letGo(stage.scope, markerId);
     }
   }
 

@@ -10,6 +10,8 @@
  * so that one command deletes them all. Our own tag, rather than none, keeps the placement ours even when a job
  * id contains `{…}` itself. `<scope>` names the handler (and so the queue) the marker is for, so that each
  * handler gets each job's items once even when an app registers both the per-item and the batch handler.
+ * `<jobId>` is the job's id, followed by `@<tag>` of its queue shard for every shard but 0 ({@link markerIdOf}):
+ * BullMQ numbers the jobs of each queue from 1, so two shards hold jobs of the same id.
  */
 import { fnv1a } from '@io-session/store';
 
@@ -40,6 +42,12 @@ export class JobMarkerKeys {
   /** The marker of one job (its BullMQ job id) for one handler. */
   marker(scope: HandlerScope, jobId: string): string {
     return `${this.prefix}:{${this.prefix}.job.${this.shardOf(jobId)}}:${scopeCode[scope]}:${jobId}`;
+  }
+
+  /** The id a job's markers go by: its job id, and for a queue shard other than 0 that shard's hash tag. */
+  markerIdOf(job: { id?: string | undefined; prefix: string }): string {
+    const id = job.id ?? '';
+    return job.prefix === `{${this.prefix}}` ? id : `${id}@${job.prefix.replace(/[{}]/g, '')}`;
   }
 
   /** Every key the worker writes under the prefix matches this (for SCAN). */

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { openRedis, type RedisClient, type RedisTarget } from '@io-session/store';
+import { openRedis, recordedQueueShards, type RedisClient, type RedisTarget } from '@io-session/store';
 import { Queue, type JobsOptions } from 'bullmq';
 import { defaultKeyPrefix, defaultRedisTarget } from './connection.js';
 import { workerDefaults } from './defaults.js';
 import {
   MAX_PUSH_BATCH,
+  pushShardOf,
   QueueName,
   queuePrefix,
   safeJobId,
@@ -36,7 +37,15 @@ export interface PushQueueOptions {
    * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set.
    */
   tracing?: boolean;
+  /**
+   * Shards of the `push` queue (the nodes' QUEUE_SHARDS). Default: the count in the cluster's layout record, read
+   * at the first push; until a node has written one, every job goes to shard 0, which nodes always consume.
+   */
+  queueShards?: number;
 }
+
+/** How long a PushQueue that found no layout record waits before it reads it again, in ms. */
+const RECORD_RETRY_MS = 5000;
 
 /** Options of one push. */
 export interface PushOptions {
@@ -55,7 +64,8 @@ export const pushJobOptions: JobsOptions = workerDefaults.pushJobOptions;
 
 /**
  * The app-facing producer of the `push` queue (CONTRACT.md §6): every io-session node consumes it and
- * delivers each message at least once to its session's clients.
+ * delivers each message at least once to its session's clients. With several queue shards (QUEUE_SHARDS, a Redis
+ * Cluster) each message goes to its token's shard, so that one session's pushes keep their order.
  *
  * @example
  * ```ts
@@ -70,11 +80,16 @@ export const pushJobOptions: JobsOptions = workerDefaults.pushJobOptions;
  * ```
  */
 export class PushQueue {
-  /** The underlying BullMQ queue, for counts, events or anything else BullMQ offers. */
+  /** The BullMQ queue of shard 0 (the only one on a single Redis), for counts, events or anything else BullMQ offers. */
   readonly queue: Queue<PushJob>;
   readonly #redis: RedisClient;
+  readonly #prefix: string;
+  #shards: Queue<PushJob>[] | undefined;
+  #reading: Promise<Queue<PushJob>[]> | undefined;
+  #readAt = 0;
   readonly #batchSize: number;
   readonly #jobOptions: JobsOptions;
+  readonly #telemetry: ReturnType<typeof telemetryOption>;
 
   constructor(options: PushQueueOptions = {}) {
     const prefix = options.prefix ?? defaultKeyPrefix();
@@ -85,11 +100,45 @@ export class PushQueue {
         `PushQueue batchSize must be a whole number from 1 to ${MAX_PUSH_BATCH}, got ${this.#batchSize}`,
       );
     this.#redis = openRedis(options.connection ?? defaultRedisTarget(), { connectionName: 'ios-push-queue' });
+    this.#prefix = prefix;
+    this.#telemetry = telemetryOption(options.tracing ?? tracingRequested());
     this.queue = new Queue<PushJob>(QueueName.push, {
       connection: this.#redis,
       prefix: queuePrefix(prefix),
-      ...telemetryOption(options.tracing ?? tracingRequested()),
+      ...this.#telemetry,
     });
+    if (options.queueShards !== undefined) this.#shards = this.#open(options.queueShards);
+  }
+
+  /** Every shard's BullMQ queue, shard 0 first. */
+  async shardQueues(): Promise<Queue<PushJob>[]> {
+    if (this.#shards) return this.#shards;
+    if (!this.#reading || Date.now() - this.#readAt > RECORD_RETRY_MS) {
+      this.#readAt = Date.now();
+      this.#reading = recordedQueueShards(this.#redis, this.#prefix).then((shards) =>
+        shards === undefined ? [this.queue] : (this.#shards = this.#open(shards)),
+      );
+    }
+    return this.#reading;
+  }
+
+  #open(shards: number): Queue<PushJob>[] {
+    if (!Number.isInteger(shards) || shards < 1)
+      throw new RangeError(`PushQueue queueShards must be a whole number ≥ 1, got ${shards}`);
+    return Array.from({ length: shards }, (_, shard) =>
+      shard === 0
+        ? this.queue
+        : new Queue<PushJob>(QueueName.push, {
+            connection: this.#redis,
+            prefix: queuePrefix(this.#prefix, shard, shards),
+            ...this.#telemetry,
+          }),
+    );
+  }
+
+  async #queueOf(token: string): Promise<Queue<PushJob>> {
+    const queues = await this.shardQueues();
+    return queues[pushShardOf(token, queues.length)]!;
   }
 
   /**
@@ -108,7 +157,7 @@ export class PushQueue {
       return this.#add('push-tokens', job, job.id && `t-${job.id}`);
     }
     const message = pushMessage({ token, data, ...options });
-    return this.#add('push', message, message.id && `m-${message.id}`);
+    return this.#add('push', message, message.id && `m-${message.id}`, await this.#queueOf(token));
   }
 
   /**
@@ -126,28 +175,41 @@ export class PushQueue {
     return this.#add('push-group', job, job.id && `g-${group}-${job.id}`);
   }
 
-  async #add(name: string, data: PushJob, jobId: string | undefined): Promise<string> {
-    const job = await this.queue.add(name, data, this.#options(jobId));
+  /** Adds one job; to `queue` (a token's shard), or to shard 0 for jobs of several tokens, a group or everyone. */
+  async #add(name: string, data: PushJob, jobId: string | undefined, queue = this.queue): Promise<string> {
+    const job = await queue.add(name, data, this.#options(jobId));
     return job.id ?? '';
   }
 
   /**
    * Enqueues many messages as `{ messages: [...] }` jobs of up to `batchSize` messages each (one round trip
-   * with `addBulk`); resolves with the job ids in order. A chunk whose messages all have ids gets a job id
-   * derived from them, so a producer that retries the same call enqueues nothing twice.
+   * with `addBulk` per queue shard: each message goes to its token's shard, in the order given); resolves with the
+   * job ids, shard by shard. A chunk whose messages all have ids gets a job id derived from them, so a producer
+   * that retries the same call enqueues nothing twice.
    */
   async pushMany(messages: readonly PushJobMessage[]): Promise<string[]> {
     const checked = messages.map(pushMessage);
-    const jobs: { name: string; data: PushJob; opts: JobsOptions }[] = [];
-    for (let i = 0; i < checked.length; i += this.#batchSize) {
-      const chunk = checked.slice(i, i + this.#batchSize);
-      jobs.push({ name: 'push-batch', data: { messages: chunk }, opts: this.#options(batchJobId(chunk)) });
-    }
-    if (jobs.length === 0) return [];
-    return (await this.queue.addBulk(jobs)).map((job) => job.id ?? '');
+    const queues = await this.shardQueues();
+    const byShard = queues.map((): PushJobMessage[] => []);
+    for (const m of checked) byShard[pushShardOf(m.token, queues.length)]!.push(m);
+    const added = await Promise.all(
+      byShard.map(async (shardMessages, shard) => {
+        const jobs: { name: string; data: PushJob; opts: JobsOptions }[] = [];
+        for (let i = 0; i < shardMessages.length; i += this.#batchSize) {
+          const chunk = shardMessages.slice(i, i + this.#batchSize);
+          jobs.push({
+            name: 'push-batch',
+            data: { messages: chunk },
+            opts: this.#options(batchJobId(chunk)),
+          });
+        }
+        return jobs.length === 0 ? [] : queues[shard]!.addBulk(jobs);
+      }),
+    );
+    return added.flat().map((job) => job.id ?? '');
   }
 
-  /** Enqueues a broadcast to every connected client of the cluster (at most once each, no receipts). */
+  /** Enqueues a broadcast to every connected client of the cluster (at most once each, no receipts); on shard 0. */
   async broadcast(data: unknown): Promise<string> {
     if (data === undefined) throw new TypeError('broadcast needs data');
     const job = await this.queue.add('broadcast', { broadcast: true, data }, this.#options(undefined));
@@ -156,7 +218,7 @@ export class PushQueue {
 
   /** Closes the queue and its Redis connection. */
   async close(): Promise<void> {
-    await this.queue.close();
+    await Promise.all((this.#shards ?? [this.queue]).map((queue) => queue.close()));
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 

@@ -1,17 +1,89 @@
+import {
+  bucketOf,
+  defaultQueueShards,
+  Keys,
+  LayoutError,
+  queueShardPrefix,
+  recordedQueueShards,
+  type RedisClient,
+} from '@io-session/store';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { z } from 'zod';
 import { CAPPED_BACKOFF } from './backoff.js';
 import type { pushJobSchema, pushMessageSchema, receiptsJobSchema, sessionEventSchema } from './schemas.js';
 
-/** Queue names (CONTRACT.md §6). Their BullMQ prefix is `{<KEY_PREFIX>}`: one hash slot per prefix on Redis Cluster. */
+/**
+ * Queue names (CONTRACT.md §6). Each queue has `QUEUE_SHARDS` shards, one BullMQ prefix each ({@link queuePrefix}):
+ * shard 0 is `{<KEY_PREFIX>}`, the others are hash-tagged so that their slots spread over a Redis Cluster.
+ */
 export const QueueName = {
   push: 'push',
   receipts: 'receipts',
   sessionEvents: 'session-events',
 } as const;
 
-export function queuePrefix(keyPrefix: string): string {
-  return `{${keyPrefix}}`;
+/**
+ * The BullMQ prefix of queue shard `shard` of `shards`: `{<keyPrefix>}` for shard 0 (the only one with one shard,
+ * and the one plain BullMQ producers use), `{<keyPrefix>.q<k>…}` for the others (store `queueShardPrefix`).
+ */
+export function queuePrefix(keyPrefix: string, shard = 0, shards = 1): string {
+  return queueShardPrefix(keyPrefix, shard, shards);
+}
+
+/** The BullMQ prefixes of every shard, shard 0 first: what a consumer of all of a queue's jobs opens. */
+export function queuePrefixes(keyPrefix: string, shards: number): string[] {
+  return Array.from({ length: shards }, (_, shard) => queuePrefix(keyPrefix, shard, shards));
+}
+
+/** The `push` shard of a token: all pushes to one session go through one queue, so their order holds. */
+export function pushShardOf(token: string, shards: number): number {
+  return bucketOf(token, shards);
+}
+
+/**
+ * The `receipts` and `session-events` shard of a bucket's outbox: a bucket's entries always go to one shard (so a
+ * re-relayed entry meets its BullMQ deduplication id), contiguous buckets to one shard when there are fewer shards.
+ */
+export function relayShardOf(bucket: number, buckets: number, shards: number): number {
+  return buckets >= shards ? Math.floor((bucket * shards) / buckets) : bucket % shards;
+}
+
+/**
+ * The queue shard count of a cluster: the layout record's (written by the first node or worker that started),
+ * else `fallback`. A consumer that writes (`claim`) records `fallback` when nothing is recorded yet, as nodes do.
+ */
+export async function queueShardsOf(
+  redis: RedisClient,
+  keyPrefix: string,
+  options: { claim?: boolean; fallback?: number } = {},
+): Promise<number> {
+  const fallback = options.fallback ?? defaultQueueShards(redis);
+  const recorded = await recordedQueueShards(redis, keyPrefix);
+  if (recorded !== undefined || !options.claim) return recorded ?? fallback;
+  await redis.hsetnx(new Keys(keyPrefix, 1).config, 'queueShards', fallback);
+  return (await recordedQueueShards(redis, keyPrefix)) ?? fallback;
+}
+
+/**
+ * The queue shards a consumer of every shard opens: the recorded count (claimed with `given` or the default when
+ * none is recorded). @throws LayoutError naming QUEUE_SHARDS when `given` differs from the record
+ */
+export async function consumerQueueShards(
+  redis: RedisClient,
+  keyPrefix: string,
+  given: number | undefined,
+): Promise<number> {
+  const shards = await queueShardsOf(redis, keyPrefix, {
+    claim: true,
+    ...(given ? { fallback: given } : {}),
+  });
+  if (given !== undefined && shards !== given)
+    throw new LayoutError(
+      'QUEUE_SHARDS',
+      `this cluster (key prefix '${keyPrefix}') uses ${shards} queue shards but this worker was started with ` +
+        `${given}: start every node and worker with the same QUEUE_SHARDS`,
+    );
+  return shards;
 }
 
 /** One push to a token (at-least-once, receipted): `{ token, data, id?, ttlMs? }` (schemas.ts `pushMessageSchema`). */
@@ -50,38 +122,45 @@ export const relayJobOptions: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
-/** The queues a node produces into: receipts and session events. */
+/** The queues a node produces into: receipts and session events, each by shard. */
 export interface RelayQueues {
-  receipts: Queue<ReceiptsJob>;
-  events: Queue<SessionEventJob>;
+  /** `receipts` shard by shard (index = shard). */
+  receipts: Queue<ReceiptsJob>[];
+  /** `session-events` shard by shard. */
+  events: Queue<SessionEventJob>[];
   close(): Promise<void>;
 }
 
 /**
- * Opens the `receipts` and `session-events` queues of a key prefix on a connection. BullMQ's per-queue event
- * stream defaults to 10,000 entries (~150 B of Redis per session at 10,000 sessions for session events); nothing
- * reads it, so it is kept to `eventsMaxLen`.
+ * Opens every shard of the `receipts` and `session-events` queues of a key prefix on one connection. BullMQ's
+ * per-queue event stream defaults to 10,000 entries (~150 B of Redis per session at 10,000 sessions for session
+ * events); nothing reads it, so the streams of a queue's shards keep `eventsMaxLen` entries together (each its
+ * share, at least 10).
  */
 export function openRelayQueues(input: {
   connection: ConnectionOptions;
   keyPrefix: string;
+  shards: number;
   eventsMaxLen: number;
   onError: (err: Error) => void;
 }): RelayQueues {
-  const options = {
-    connection: input.connection,
-    prefix: queuePrefix(input.keyPrefix),
-    streams: { events: { maxLen: input.eventsMaxLen } },
+  const open = <T>(name: string, prefix: string): Queue<T> => {
+    const queue = new Queue<T>(name, {
+      connection: input.connection,
+      prefix,
+      streams: { events: { maxLen: Math.max(10, Math.ceil(input.eventsMaxLen / input.shards)) } },
+    });
+    queue.on('error', input.onError);
+    return queue;
   };
-  const receipts = new Queue<ReceiptsJob>(QueueName.receipts, options);
-  const events = new Queue<SessionEventJob>(QueueName.sessionEvents, options);
-  receipts.on('error', input.onError);
-  events.on('error', input.onError);
+  const prefixes = queuePrefixes(input.keyPrefix, input.shards);
+  const receipts = prefixes.map((prefix) => open<ReceiptsJob>(QueueName.receipts, prefix));
+  const events = prefixes.map((prefix) => open<SessionEventJob>(QueueName.sessionEvents, prefix));
   return {
     receipts,
     events,
     close: async () => {
-      await Promise.all([receipts.close(), events.close()]);
+      await Promise.all([...receipts, ...events].map((queue) => queue.close()));
     },
   };
 }

@@ -1,3 +1,4 @@
+import { LayoutError } from '@io-session/store';
 import { pino, type Logger } from 'pino';
 import { createWorker, type IoSessionWorker, type IoSessionWorkerOptions } from './worker.js';
 import { ConfigError } from './env.js';
@@ -23,6 +24,12 @@ export async function runWorkerCommand(env: NodeJS.ProcessEnv = process.env): Pr
     timestamp: pino.stdTimeFunctions.isoTime,
   });
   const worker = startWorker(config, logger, tracing);
+  // Another QUEUE_SHARDS than the cluster's layout record is a configuration error: one line, exit 2.
+  worker.ready().catch((err: unknown) => {
+    if (!(err instanceof LayoutError)) return;
+    process.stderr.write(`io-session: invalid configuration: ${err.message}\n`);
+    process.exit(2);
+  });
   const stop = (): Promise<void> => worker.close().finally(stopTracing);
   // Uncaught exception: close (running jobs finish or are taken over after their lock), then exit 1.
   installProcessGuards({ logger, stop, stopTimeoutMs: config.WORKER_LOCK_MS });
@@ -68,6 +75,7 @@ export function startWorker(config: WorkerConfig, logger: Logger, tracing = fals
     connection: config.REDIS_CLUSTER ? { cluster: config.REDIS_CLUSTER } : config.REDIS_URL,
     prefix: config.KEY_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
+    ...(config.QUEUE_SHARDS !== undefined ? { queueShards: config.QUEUE_SHARDS } : {}),
     lockDurationMs: config.WORKER_LOCK_MS,
     dedupeTtlMs: config.DEDUPE_TTL_MS,
     tracing,

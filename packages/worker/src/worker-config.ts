@@ -32,7 +32,9 @@ export const workerConfigSchema = z
       .min(MIN_WEBHOOK_SECRET_LENGTH, `must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters`)
       .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    /** `receipts` jobs (so webhook POSTs) at once. */
+    /** Shards of the queues, as the nodes' QUEUE_SHARDS. Unset: the cluster's layout record, else the nodes' default. */
+    QUEUE_SHARDS: int(1, 64).optional(),
+    /** `receipts` jobs (so webhook POSTs) at once, per queue shard. */
     WORKER_CONCURRENCY: int(1, 1000).default(workerDefaults.concurrency),
     /** Lock of a running job; a dead worker's jobs run again after one to two of these. */
     WORKER_LOCK_MS: int(100).default(workerDefaults.lockDurationMs),

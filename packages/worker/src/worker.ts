@@ -1,139 +1,39 @@
 import { EventEmitter } from 'node:events';
-import {
-  openRedis,
-  silentLogger,
-  type Logger,
-  type Receipt,
-  type RedisClient,
-  type RedisTarget,
-  type SessionEvent,
-} from '@io-session/store';
+import { openRedis, type Logger, type Receipt, type RedisClient, type SessionEvent } from '@io-session/store';
 import { Queue, Worker, type Job } from 'bullmq';
 import { backoffStrategy } from './backoff.js';
 import { Batcher } from './batcher.js';
-import { defaultKeyPrefix, defaultRedisTarget } from './connection.js';
-import { workerDefaults } from './defaults.js';
-import { JobDelivery, type Handler, type JobOutcome, type Stage } from './job-delivery.js';
+import { JobDelivery, type JobOutcome, type Stage } from './job-delivery.js';
 import type { HandlerScope } from './job-marker-keys.js';
 import { JobMarkers } from './job-markers.js';
 import { eventIdOf, eventOf, receiptsOf } from './jobs.js';
 import { LifetimeOrder } from './lifetime-order.js';
-import { QueueName, queuePrefix, type ReceiptsJob, type SessionEventJob } from './queues.js';
+import {
+  resolveOptions,
+  type IoSessionWorkerEvents,
+  type IoSessionWorkerOptions,
+  type JobFailure,
+  type ResolvedOptions,
+} from './worker-options.js';
+import {
+  consumerQueueShards,
+  QueueName,
+  queuePrefixes,
+  type ReceiptsJob,
+  type SessionEventJob,
+} from './queues.js';
 import { telemetryOption } from './tracing/bullmq-telemetry.js';
 import { withReceiptSpans } from './tracing/receipt-spans.js';
-import { tracingRequested } from './tracing/trace-context.js';
 
 export type { JobOutcome } from './job-delivery.js';
-
-/** What `connectionListener` gets: the seed's `{ id, token, status }`, plus the full session event. */
-export type ConnectionListenerEvent = SessionEvent;
-
-export interface IoSessionWorkerOptions {
-  /**
-   * Redis: a URL, `{ cluster: ['host:port', …] }` seeds, or an ioredis client (duplicated with
-   * `maxRetriesPerRequest: null`, as BullMQ workers need). Default: `REDIS_CLUSTER` seeds if set, else
-   * `REDIS_URL`, else `redis://127.0.0.1:6379`.
-   */
-  connection?: RedisTarget;
-  /** The cluster's `KEY_PREFIX` (queues under the BullMQ prefix `{<prefix>}`). Default `KEY_PREFIX` or `ios`. */
-  prefix?: string;
-  /** Called once per delivered message (the seed's `onMessageDelivered`, plus delivery details). */
-  onMessageDelivered?: Handler<Receipt>;
-  /** Called with the receipts of one job (one acknowledgement batch of a node, up to 500), once per job. */
-  onReceipts?: Handler<Receipt[]>;
-  /** Called once per session start (`status: 1`) and end (`status: 0`), as the seed's `connectionListener`. */
-  connectionListener?: Handler<ConnectionListenerEvent>;
-  /** Called with session events, each job's once; the events of jobs that run at once are grouped into one call. */
-  onSessionEvents?: Handler<SessionEvent[]>;
-  /** `receipts` jobs processed at once. Default `workerDefaults.concurrency`. */
-  concurrency?: number;
-  /** `session-events` jobs processed at once (one event each; this bounds an `onSessionEvents` batch). Default `workerDefaults.eventsConcurrency`. */
-  eventsConcurrency?: number;
-  /**
-   * How long a job whose handler resolved is remembered when its run could not record it completed (the worker
-   * died in between), so that the job's next run hands nothing over again. At least twice `lockDurationMs`
-   * (a dead worker's jobs run again after one to two lock durations). A completed job's markers are deleted at
-   * once: this bounds only what a crash leaves behind. Default `workerDefaults.dedupeTtlMs`.
-   */
-  dedupeTtlMs?: number;
-  /**
-   * Lock of a running job, renewed while it runs. When a worker process dies, its jobs run again after one
-   * to two lock durations (BullMQ's stalled-job check runs at this interval too). Default `workerDefaults.lockDurationMs`.
-   */
-  lockDurationMs?: number;
-  /** How often a job may stall (its worker died while running it) before BullMQ fails it for good. Default `workerDefaults.maxStalledCount`. */
-  maxStalledCount?: number;
-  /**
-   * OpenTelemetry spans through the app's registered tracer provider: BullMQ's job spans (bullmq-otel) and one
-   * `io-session.receipt` span per traced receipt, in its push's trace (README: Tracing). Default: on when
-   * `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set.
-   */
-  tracing?: boolean;
-  /** Lifecycle at info, job failures at warn, per-job details at debug. Default: silent. */
-  logger?: Logger;
-}
-
-/** A failed run of a job. */
-export interface JobFailure {
-  queue: string;
-  jobId: string;
-  /** Runs that failed so far, this one included. */
-  attemptsMade: number;
-  error: Error;
-  /** True when BullMQ gave up on the job (no attempts left, or unrecoverable); else it is retried with backoff. */
-  final: boolean;
-}
-
-/** Typed events of an {@link IoSessionWorker}. */
-export interface IoSessionWorkerEvents {
-  /** A job's items reached the handlers (or had reached them in an earlier run of the job). */
-  completed: [JobOutcome];
-  /** A handler threw or a job was malformed; see `final`. */
-  failed: [JobFailure];
-  /** Redis or BullMQ trouble outside a job (reconnects are automatic). Emitted only when someone listens. */
-  error: [Error];
-}
-
-type ResolvedOptions = Required<Omit<IoSessionWorkerOptions, keyof Handlers>> & Handlers;
-type Handlers = Pick<
+export type {
+  ConnectionListenerEvent,
+  IoSessionWorkerEvents,
   IoSessionWorkerOptions,
-  'onMessageDelivered' | 'onReceipts' | 'connectionListener' | 'onSessionEvents'
->;
-
-/** The numeric options, each a whole number (≥ 1; `maxStalledCount` ≥ 0). */
-const countedOptions = [
-  'concurrency',
-  'eventsConcurrency',
-  'dedupeTtlMs',
-  'lockDurationMs',
-  'maxStalledCount',
-] as const;
+  JobFailure,
+} from './worker-options.js';
 
 const scopesOf = <T>(stages: Stage<T>[]): HandlerScope[] => stages.map((s) => s.scope);
-
-/** The one place where options meet their defaults. */
-function resolveOptions(options: IoSessionWorkerOptions): ResolvedOptions {
-  const resolved = {
-    ...Object.fromEntries(countedOptions.map((name) => [name, workerDefaults[name]])),
-    connection: defaultRedisTarget(),
-    prefix: defaultKeyPrefix(),
-    tracing: tracingRequested(),
-    logger: silentLogger,
-    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
-  } as ResolvedOptions;
-  for (const name of countedOptions) {
-    const value = resolved[name];
-    const least = name === 'maxStalledCount' ? 0 : 1;
-    if (!Number.isSafeInteger(value) || value < least)
-      throw new RangeError(`createWorker option ${name} must be a whole number ≥ ${least}, got ${value}`);
-  }
-  if (resolved.dedupeTtlMs < 2 * resolved.lockDurationMs)
-    throw new RangeError(
-      `createWorker option dedupeTtlMs must be at least twice lockDurationMs (${2 * resolved.lockDurationMs}), ` +
-        `got ${resolved.dedupeTtlMs}`,
-    );
-  return resolved;
-}
 
 /**
  * Starts a worker that consumes the `receipts` and `session-events` queues of an io-session cluster and hands
@@ -181,9 +81,10 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
   readonly #delivery: JobDelivery;
   readonly #logger: Logger;
   readonly #workers: Worker[] = [];
-  /** The session-events queue, read to keep each token's events in lifetime order. */
-  #eventsQueue: Queue | undefined;
   readonly #options: ResolvedOptions;
+  readonly #started: Promise<void>;
+  /** The session-events queue of each shard, read to keep each token's events in lifetime order. */
+  readonly #eventsQueues: Queue[] = [];
   #closing: Promise<void> | undefined;
 
   constructor(options: IoSessionWorkerOptions) {
@@ -206,49 +107,69 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
       onError: (err) => this.#trouble(err),
     });
     this.#delivery = new JobDelivery(this.#markers, this.#logger);
-    if (receiptStages.length > 0)
-      this.#consume<ReceiptsJob>(QueueName.receipts, o.concurrency, scopesOf(receiptStages), (job, token) => {
-        const items = receiptsOf(job);
-        const run = () => this.#delivery.run({ job, token, items, idOf: (r) => r.id, stages: receiptStages });
-        return o.tracing ? withReceiptSpans(items, run) : run();
-      });
-    if (eventStages.length > 0) this.#consumeEvents(o, eventStages);
+    this.#started = this.#start(receiptStages, eventStages);
+    this.#started.catch((err: Error) => this.#trouble(err));
   }
 
-  #consumeEvents(o: ResolvedOptions, stages: Stage<SessionEvent>[]): void {
-    this.#eventsQueue = new Queue(QueueName.sessionEvents, {
-      connection: this.#redis,
-      prefix: queuePrefix(this.prefix),
-    });
-    this.#eventsQueue.on('error', (err: Error) => this.#trouble(err));
-    const order = new LifetimeOrder(this.#eventsQueue, this.#logger);
-    this.#consume<SessionEventJob>(
-      QueueName.sessionEvents,
-      o.eventsConcurrency,
-      scopesOf(stages),
-      async (job, token) => {
+  /** Learns the queue shard count, then consumes every shard of each queue a handler was given for. */
+  async #start(receiptStages: Stage<Receipt>[], eventStages: Stage<SessionEvent>[]): Promise<void> {
+    const o = this.#options;
+    const shards = await consumerQueueShards(this.#redis, o.prefix, o.queueShards);
+    if (this.#closing) return;
+    for (const prefix of queuePrefixes(o.prefix, shards)) {
+      if (receiptStages.length > 0)
+        this.#consume<ReceiptsJob>({
+          name: QueueName.receipts,
+          prefix,
+          concurrency: o.concurrency,
+          scopes: scopesOf(receiptStages),
+          process: (job, token) => {
+            const items = receiptsOf(job);
+            const run = () =>
+              this.#delivery.run({ job, token, items, idOf: (r) => r.id, stages: receiptStages });
+            return o.tracing ? withReceiptSpans(items, run) : run();
+          },
+        });
+      if (eventStages.length > 0) this.#consumeEvents(prefix, eventStages);
+    }
+  }
+
+  /** One shard's session events; a token's events are in one shard (its bucket's), ordered by lifetime there. */
+  #consumeEvents(prefix: string, stages: Stage<SessionEvent>[]): void {
+    const queue = new Queue(QueueName.sessionEvents, { connection: this.#redis, prefix });
+    queue.on('error', (err: Error) => this.#trouble(err));
+    this.#eventsQueues.push(queue);
+    const order = new LifetimeOrder(queue, this.#logger);
+    this.#consume<SessionEventJob>({
+      name: QueueName.sessionEvents,
+      prefix,
+      concurrency: this.#options.eventsConcurrency,
+      scopes: scopesOf(stages),
+      process: async (job, token) => {
         const event = eventOf(job);
         await order.gate(job, token, event);
         return this.#delivery.run({ job, token, items: [event], idOf: eventIdOf, stages });
       },
-    );
+    });
   }
 
-  /** The queues this worker consumes. */
+  /** The queues this worker consumes, as `<BullMQ prefix>:<name>` (one per queue shard). */
   get queues(): string[] {
-    return this.#workers.map((w) => w.name);
+    return this.#workers.map((w) => `${w.opts.prefix}:${w.name}`);
   }
 
-  /** Resolves once every queue's consumer is connected. */
+  /** Resolves once every queue shard's consumer is connected. @throws LayoutError naming QUEUE_SHARDS */
   async ready(): Promise<void> {
+    await this.#started;
     await Promise.all(this.#workers.map((w) => w.waitUntilReady()));
   }
 
   /** Graceful: takes no new job, waits for the running ones to finish, then releases Redis. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      await this.#started.catch(() => undefined);
       await Promise.all(this.#workers.map((w) => w.close()));
-      await this.#eventsQueue?.close();
+      await Promise.all(this.#eventsQueues.map((q) => q.close()));
       this.#markers.stop();
       await this.#redis.quit().catch(() => this.#redis.disconnect());
       this.#logger.info({ prefix: this.prefix }, 'io-session worker closed');
@@ -273,16 +194,18 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
     return stages;
   }
 
-  #consume<D>(
-    name: string,
-    concurrency: number,
-    scopes: HandlerScope[],
-    process: (job: Job<D>, token: string | undefined) => Promise<JobOutcome>,
-  ): void {
+  #consume<D>(input: {
+    name: string;
+    prefix: string;
+    concurrency: number;
+    scopes: HandlerScope[];
+    process: (job: Job<D>, token: string | undefined) => Promise<JobOutcome>;
+  }): void {
+    const { name, prefix, concurrency, scopes, process } = input;
     const { lockDurationMs, maxStalledCount } = this.#options;
     const worker = new Worker<D, JobOutcome>(name, process, {
       connection: this.#redis,
-      prefix: queuePrefix(this.prefix),
+      prefix,
       concurrency,
       lockDuration: lockDurationMs,
       stalledInterval: lockDurationMs,
@@ -291,20 +214,21 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
       ...telemetryOption(this.#options.tracing),
     });
     worker.on('completed', (job, outcome) => {
-      this.#forget(scopes, job.id);
+      this.#forget(scopes, job);
       this.emit('completed', outcome);
     });
     worker.on('failed', (job, error) => this.#failed({ queue: name, scopes, job, error }));
     worker.on('error', (err) => this.#trouble(err));
-    worker.on('ready', () =>
-      this.#logger.info({ queue: name, prefix: this.prefix }, 'io-session worker ready'),
-    );
+    worker.on('ready', () => this.#logger.info({ queue: name, prefix }, 'io-session worker ready'));
     this.#workers.push(worker);
   }
 
   /** A job completed (or failed for good): its markers go, so that they are bounded by the jobs in flight. */
-  #forget(scopes: HandlerScope[], jobId: string | undefined): void {
-    if (jobId !== undefined) this.#markers.forget(scopes, jobId).catch((err: Error) => this.#trouble(err));
+  #forget(scopes: HandlerScope[], job: Job | undefined): void {
+    if (job?.id === undefined) return;
+    this.#markers
+      .forget(scopes, this.#markers.keys.markerIdOf(job))
+      .catch((err: Error) => this.#trouble(err));
   }
 
   #failed(input: { queue: string; scopes: HandlerScope[]; job: Job | undefined; error: Error }): void {
@@ -317,9 +241,11 @@ export class IoSessionWorker extends EventEmitter<IoSessionWorkerEvents> {
       final: !job || Boolean(job.finishedOn),
     };
     // BullMQ recorded the failure (and the run wrote the job's progress before): the retry may claim at once.
-    if (failure.final) this.#forget(input.scopes, job?.id);
+    if (failure.final) this.#forget(input.scopes, job);
     else if (job?.id && job.token)
-      this.#markers.release(input.scopes, job.id, job.token).catch((err: Error) => this.#trouble(err));
+      this.#markers
+        .release(input.scopes, this.#markers.keys.markerIdOf(job), job.token)
+        .catch((err: Error) => this.#trouble(err));
     const fields = { queue, jobId: failure.jobId, attemptsMade: failure.attemptsMade, err: error.message };
     if (failure.final) this.#logger.error(fields, 'job failed for good: it stays in the failed set');
     else this.#logger.warn(fields, 'job failed; retrying with backoff');

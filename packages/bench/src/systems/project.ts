@@ -1,6 +1,6 @@
 import { pollUntil, sleep, type Child, type ProcessGroup } from '@io-session/devtools';
 import { parseSeeds } from '@io-session/store';
-import { QueueName, queuePrefix, type PushJob } from '@io-session/worker';
+import { pushShardOf, QueueName, queuePrefixes, queueShardsOf, type PushJob } from '@io-session/worker';
 import { Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import type { ClientMode } from '../children/messages.js';
@@ -59,7 +59,8 @@ export class ProjectSystem implements SessionSystem {
   workerPids: number[] = [];
   #nodes: Child[] = [];
   readonly #connections: (Redis | Cluster)[] = [];
-  #push: Queue<PushJob> | undefined;
+  /** The `push` queue, shard by shard. */
+  #push: Queue<PushJob>[] | undefined;
   #queues: Queue[] = [];
   #counter: ReceiptCounter | undefined;
 
@@ -92,7 +93,9 @@ export class ProjectSystem implements SessionSystem {
   }
 
   async start(): Promise<void> {
-    const prefix = queuePrefix(PROJECT_KEY_PREFIX);
+    // The queue shards the nodes will record (QUEUE_SHARDS unset: their default for this kind of Redis).
+    const shards = await queueShardsOf(this.#redis('bench-layout'), PROJECT_KEY_PREFIX);
+    const prefixes = queuePrefixes(PROJECT_KEY_PREFIX, shards);
     // The consumer starts beside the nodes: they only produce into its queues once clients connect.
     const [started, counter] = await Promise.all([
       startNodes(this.group, this.options, {
@@ -100,7 +103,7 @@ export class ProjectSystem implements SessionSystem {
         cpuProfDir: this.options.cpuProfDir,
       }),
       this.receipts === 'bullmq'
-        ? startBullmqCounter((name) => this.#redis(name), prefix)
+        ? startBullmqCounter((name) => this.#redis(name), prefixes)
         : startWorkerCounter(this.group, this.options),
     ]);
     this.#nodes = started.nodes;
@@ -108,20 +111,17 @@ export class ProjectSystem implements SessionSystem {
     this.pids = started.nodes.map((n) => n.pid);
     this.#counter = counter;
     this.workerPids = counter.pids;
-    this.#push = new Queue<PushJob>(QueueName.push, { connection: this.#redis('bench-producer'), prefix });
+    const producer = this.#redis('bench-producer');
+    this.#push = prefixes.map(
+      (prefix) => new Queue<PushJob>(QueueName.push, { connection: producer, prefix }),
+    );
+    // Counting only: leave the queues' settings (their event streams' cap) to the nodes that own them.
+    const counting = (name: string, connection: Redis | Cluster) =>
+      prefixes.map((prefix) => new Queue(name, { connection, prefix, skipMetasUpdate: true }));
     this.#queues = [
-      this.#push,
-      // Counting only: leave the queues' settings (their event streams' cap) to the nodes that own them.
-      new Queue(QueueName.receipts, {
-        connection: this.#redis('bench-counts-r'),
-        prefix,
-        skipMetasUpdate: true,
-      }),
-      new Queue(QueueName.sessionEvents, {
-        connection: this.#redis('bench-counts-e'),
-        prefix,
-        skipMetasUpdate: true,
-      }),
+      ...this.#push,
+      ...counting(QueueName.receipts, this.#redis('bench-counts-r')),
+      ...counting(QueueName.sessionEvents, this.#redis('bench-counts-e')),
     ];
     for (const q of this.#queues) q.on('error', () => undefined);
   }
@@ -148,16 +148,19 @@ export class ProjectSystem implements SessionSystem {
       await Promise.all(Array.from({ length: 32 }, one));
     },
     push: async (group, id, data) => {
-      if (!this.#push) throw new Error('io-session is not started');
-      await this.#push.add('push-group', { group, data, id }, { removeOnComplete: true, removeOnFail: true });
+      const shard0 = this.#push?.[0];
+      if (!shard0) throw new Error('io-session is not started');
+      await shard0.add('push-group', { group, data, id }, { removeOnComplete: true, removeOnFail: true });
     },
     receipts: () => this.#counter?.receipts() ?? 0,
   };
 
   /** Pushes one message to `token` (the protocol probe). */
   async pushOne(token: string, data: unknown): Promise<void> {
-    if (!this.#push) throw new Error('io-session is not started');
-    await this.#push.add('push', { token, data }, { removeOnComplete: true, removeOnFail: true });
+    const push = this.#push;
+    if (!push) throw new Error('io-session is not started');
+    const queue = push[pushShardOf(token, push.length)]!;
+    await queue.add('push', { token, data }, { removeOnComplete: true, removeOnFail: true });
   }
 
   /** The scaling counters of every node's `/metrics`, in node order. */
@@ -170,11 +173,17 @@ export class ProjectSystem implements SessionSystem {
     if (!push) throw new Error('io-session is not started');
     return runLoad(
       {
+        // One job per queue shard of the batch, each message in its token's shard (as PushQueue does).
         send: async (items) => {
-          await push.add(
-            'push',
-            { messages: items.map((i) => ({ token: i.token, data: i.data })) },
-            { removeOnComplete: true, removeOnFail: true },
+          const byShard = push.map((): { token: string; data: unknown }[] => []);
+          for (const i of items)
+            byShard[pushShardOf(i.token, push.length)]!.push({ token: i.token, data: i.data });
+          await Promise.all(
+            byShard.map((messages, shard) =>
+              messages.length === 0
+                ? undefined
+                : push[shard]!.add('push', { messages }, { removeOnComplete: true, removeOnFail: true }),
+            ),
           );
         },
         delivered: () => this.#counter?.receipts() ?? 0,

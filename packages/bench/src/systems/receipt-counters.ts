@@ -47,18 +47,19 @@ export async function startWorkerCounter(group: ProcessGroup, redis: ProjectRedi
 /** Plain BullMQ workers in the bench process (`--receipts bullmq`): no dedupe state, the cheaper count. */
 export async function startBullmqCounter(
   connection: (name: string) => Redis | Cluster,
-  prefix: string,
+  prefixes: string[],
 ): Promise<ReceiptCounter> {
   let receipts = 0;
   const started = new Map<string, number>();
   const ended = new Map<string, number>();
-  const workers = [
+  const [receiptsConnection, eventsConnection] = [connection('bench-receipts'), connection('bench-events')];
+  const workers = prefixes.flatMap((prefix) => [
     new Worker<ReceiptsJob>(
       QueueName.receipts,
       async (job) => {
         receipts += job.data.receipts.length;
       },
-      { connection: connection('bench-receipts'), prefix, concurrency: 8 },
+      { connection: receiptsConnection, prefix, concurrency: 8 },
     ),
     new Worker<SessionEventJob>(
       QueueName.sessionEvents,
@@ -67,9 +68,9 @@ export async function startBullmqCounter(
         const group = tokenGroup(job.data.token);
         counts.set(group, (counts.get(group) ?? 0) + 1);
       },
-      { connection: connection('bench-events'), prefix, concurrency: 8 },
+      { connection: eventsConnection, prefix, concurrency: 8 },
     ),
-  ];
+  ]);
   for (const w of workers) w.on('error', () => undefined);
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   return {

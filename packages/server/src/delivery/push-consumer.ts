@@ -17,7 +17,8 @@ import {
 
 export interface PushConsumerOptions {
   connection: ConnectionOptions;
-  prefix: string;
+  /** The BullMQ prefix of every `push` shard (queues.ts `queuePrefixes`): one BullMQ worker each. */
+  prefixes: string[];
   /** Jobs processed at once by this node. Default `handlerDefaults.pushConcurrency`. */
   concurrency?: number;
   /** Completed jobs kept when a job says nothing itself. Default `handlerDefaults.keepCompletedJobs` (none). */
@@ -48,14 +49,31 @@ const SHAPE =
   '{ token, data, id?, ttlMs? }, { tokens: [...], data, id?, ttlMs? }, { group, data, id?, ttlMs? }, ' +
   '{ messages: [...] } or { broadcast: true, data }';
 
+/** The `push` consumers of a node, one per queue shard. */
+export interface PushConsumer {
+  readonly workers: Worker<PushJob>[];
+  close(): Promise<void>;
+}
+
+/** Consumes every shard of the `push` queue (see {@link startShardConsumer}). */
+export function startPushConsumer(options: PushConsumerOptions): PushConsumer {
+  const workers = options.prefixes.map((prefix) => startShardConsumer(options, prefix));
+  return {
+    workers,
+    close: async () => {
+      await Promise.all(workers.map((worker) => worker.close()));
+    },
+  };
+}
+
 /**
- * Consumes the `push` queue on every node. A job completes once its messages are stored in Redis
+ * Consumes one shard of the `push` queue on every node. A job completes once its messages are stored in Redis
  * (not when they are delivered): from then on the at-least-once delivery of the store takes over. A job
  * that stalls or fails is retried by BullMQ; message ids make the retry store nothing twice. A malformed job
  * (not an object, a bad field, data too large or too deep, a batch over `MAX_BATCH`) stays malformed: it fails
  * once, for good (`UnrecoverableError`), with a reason naming the field, and stores nothing.
  */
-export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob> {
+function startShardConsumer(options: PushConsumerOptions, prefix: string): Worker<PushJob> {
   const limits: PayloadLimits = { maxBytes: options.maxPayloadBytes ?? handlerDefaults.maxPayloadBytes };
   const keep = options.keepCompleted ?? handlerDefaults.keepCompletedJobs;
   const worker = new Worker<PushJob>(
@@ -86,7 +104,7 @@ export function startPushConsumer(options: PushConsumerOptions): Worker<PushJob>
     },
     {
       connection: options.connection,
-      prefix: options.prefix,
+      prefix,
       concurrency: options.concurrency ?? handlerDefaults.pushConcurrency,
       // Whoever produced the job (a plain BullMQ producer may set no removeOnComplete): completed and failed push
       // jobs are capped here; a job's own options, when it has them, win.

@@ -7,6 +7,7 @@ import {
 } from '@io-session/store';
 import {
   relayJobOptions,
+  relayShardOf,
   safeJobId,
   type RelayQueues,
   type ReceiptsJob,
@@ -196,36 +197,22 @@ export class OutboxRelay {
   /**
    * One job per outbox entry, deduplicated by the entry (BullMQ `deduplication` for `relayDedupeMs`): an entry
    * relayed twice — a node that died before deleting it, a recovery racing a slow relay — is one job on the queue.
+   * Each entry goes to its bucket's queue shard (`relayShardOf`), always the same one, where its dedupe id lives.
    */
   async #relay(items: OutboxItem[]): Promise<void> {
     const { queues, store } = this.options;
-    const ttl = this.options.dedupeMs ?? handlerDefaults.relayDedupeMs;
-    const events: { name: string; data: SessionEventJob; opts: JobsOptions }[] = [];
-    const receipts: { name: string; data: ReceiptsJob; opts: JobsOptions }[] = [];
+    const shards = queues.receipts.length;
+    const events: BulkJob<SessionEventJob>[][] = queues.events.map(() => []);
+    const receipts: BulkJob<ReceiptsJob>[][] = queues.receipts.map(() => []);
     for (const item of items) {
-      if (item.kind === 'event') {
-        const id = safeJobId(`${item.event.type}-${item.event.sid}`);
-        events.push({
-          name: item.event.type,
-          data: item.event,
-          opts: { ...this.#jobOptions, jobId: id, deduplication: { id, ttl } },
-        });
-        continue;
-      }
-      for (let i = 0; i < item.receipts.length; i += handlerDefaults.receiptsPerJob) {
-        const id = safeJobId(`r-${item.bucket}-${item.entryId}-${i}`);
-        const chunk = item.receipts.slice(i, i + handlerDefaults.receiptsPerJob);
-        const telemetry = this.options.tracing?.receiptsJob(chunk);
-        receipts.push({
-          name: 'receipts',
-          data: { receipts: chunk },
-          opts: { ...this.#jobOptions, deduplication: { id, ttl }, ...(telemetry ? { telemetry } : {}) },
-        });
-      }
+      const shard = relayShardOf(item.bucket, store.keys.bucketCount, shards);
+      this.#jobsOf(item, events[shard]!, receipts[shard]!);
     }
     const adds: Promise<unknown>[] = [];
-    if (events.length > 0) adds.push(queues.events.addBulk(events));
-    if (receipts.length > 0) adds.push(queues.receipts.addBulk(receipts));
+    for (let shard = 0; shard < shards; shard++) {
+      if (events[shard]!.length > 0) adds.push(queues.events[shard]!.addBulk(events[shard]!));
+      if (receipts[shard]!.length > 0) adds.push(queues.receipts[shard]!.addBulk(receipts[shard]!));
+    }
     await Promise.all(adds);
     await store.outbox.appendFeed(items, handlerDefaults.feedPerRound, handlerDefaults.feedKeep);
     const byBucket = new Map<number, string[]>();
@@ -237,4 +224,30 @@ export class OutboxRelay {
     }
     await Promise.all([...byBucket].map(([bucket, ids]) => store.outbox.delete(bucket, ids)));
   }
+
+  /** The jobs of one outbox item: one session event, or its receipts in jobs of `receiptsPerJob`. */
+  #jobsOf(item: OutboxItem, events: BulkJob<SessionEventJob>[], receipts: BulkJob<ReceiptsJob>[]): void {
+    const ttl = this.options.dedupeMs ?? handlerDefaults.relayDedupeMs;
+    if (item.kind === 'event') {
+      const id = safeJobId(`${item.event.type}-${item.event.sid}`);
+      events.push({
+        name: item.event.type,
+        data: item.event,
+        opts: { ...this.#jobOptions, jobId: id, deduplication: { id, ttl } },
+      });
+      return;
+    }
+    for (let i = 0; i < item.receipts.length; i += handlerDefaults.receiptsPerJob) {
+      const id = safeJobId(`r-${item.bucket}-${item.entryId}-${i}`);
+      const chunk = item.receipts.slice(i, i + handlerDefaults.receiptsPerJob);
+      const telemetry = this.options.tracing?.receiptsJob(chunk);
+      receipts.push({
+        name: 'receipts',
+        data: { receipts: chunk },
+        opts: { ...this.#jobOptions, deduplication: { id, ttl }, ...(telemetry ? { telemetry } : {}) },
+      });
+    }
+  }
 }
+
+type BulkJob<T> = { name: string; data: T; opts: JobsOptions };

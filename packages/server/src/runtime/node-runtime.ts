@@ -7,15 +7,14 @@ import {
   type Fencing,
   type Logger,
 } from '@io-session/store';
-import { openRelayQueues, queuePrefix, type RelayQueues } from '@io-session/worker';
-import type { Worker } from 'bullmq';
+import { openRelayQueues, queuePrefixes, type RelayQueues } from '@io-session/worker';
 import type { Namespace, Server } from 'socket.io';
 import { closeTransports } from '../connections/drain.js';
 import { LocalSessions } from '../connections/local-sessions.js';
 import type { Registration } from '../connections/registration.js';
 import { handlerDefaults } from '../defaults.js';
 import type { Holding } from '../delivery/holding.js';
-import { startPushConsumer } from '../delivery/push-consumer.js';
+import { startPushConsumer, type PushConsumer } from '../delivery/push-consumer.js';
 import type { Pusher } from '../delivery/pusher.js';
 import { pushToGroup, pushToTokens } from '../delivery/recipients.js';
 import type { OutboxRelay } from '../delivery/relay.js';
@@ -55,7 +54,7 @@ export class NodeRuntime {
   /** The node's spans; undefined when tracing is off (`options.tracing`). */
   readonly tracing: NodeTracing | undefined;
   readonly namespaces = new Set<Namespace>();
-  #pushConsumer: Worker | undefined;
+  #pushConsumer: PushConsumer | undefined;
   #started = false;
   #draining = false;
   closing = false;
@@ -77,6 +76,7 @@ export class NodeRuntime {
       redis: this.clients.commands,
       prefix: o.prefix,
       buckets: o.buckets,
+      ...(o.queueShards !== undefined ? { queueShards: o.queueShards } : {}),
       statusRetentionMs: o.statusRetentionMs,
       replicaAcks: o.replicaAcks,
       replicaTimeoutMs: o.replicaTimeoutMs,
@@ -97,6 +97,7 @@ export class NodeRuntime {
     this.queues = openRelayQueues({
       connection: this.clients.bull,
       keyPrefix: this.store.keys.prefix,
+      shards: this.store.queueShards,
       eventsMaxLen: handlerDefaults.queueEventsMaxLen,
       onError: (err) => o.logger.debug({ err: err.message }, 'queue error'),
     });
@@ -192,7 +193,7 @@ export class NodeRuntime {
     if (this.options.consumePushQueue) {
       this.#pushConsumer = startPushConsumer({
         connection: this.clients.bull,
-        prefix: queuePrefix(this.store.keys.prefix),
+        prefixes: queuePrefixes(this.store.keys.prefix, this.store.queueShards),
         logger: this.logger,
         maxPayloadBytes: this.options.maxPayloadBytes,
         keepCompleted: this.options.keepCompletedJobs,
@@ -235,7 +236,7 @@ export class NodeRuntime {
     await bounded('sweeper', this.sweeper.close());
     await bounded('registry', this.registry.close());
     await bounded('queues', this.queues.close());
-    this.channel.close();
+    await this.channel.close();
     this.protocol.close();
     // The adapters unsubscribe while their Redis clients still run (a later io.close() finds them closed).
     await Promise.allSettled([...this.namespaces].map((nsp) => nsp.adapter.close()));

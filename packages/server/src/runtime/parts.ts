@@ -81,6 +81,9 @@ function makeChannel(
       else logoutLocal(packet.logout.token, packet.logout.sid);
     }),
     onUnheard: () => node.metrics.unheardRoutes.inc(),
+    probeMs: handlerDefaults.routeProbeMs,
+    onResubscribe: () => node.metrics.routeResubscribes.inc(),
+    onError: () => node.metrics.backgroundErrors.inc({ loop: 'route-probe' }),
   });
 }
 
