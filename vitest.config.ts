@@ -11,8 +11,9 @@ import { defineConfig } from 'vitest/config';
  *                  Redis Cluster (3 primaries + 3 replicas) for the run: `TEST_REDIS=cluster` makes the helpers
  *                  connect to it (test/helpers/redis-client.ts). Files that need a private single redis-server
  *                  (stopping it, CONFIG renamed, memory figures) are not in it.
- * Every file cleans up what it started (test/helpers/setup-cleanup.ts). Cluster files run one at a time:
- * they start several processes each and measure timings, which two cores cannot do twice at once.
+ * Every file cleans up what it started (test/helpers/setup-cleanup.ts). Cluster and redis-cluster files run two at a
+ * time after the unit and integration files: they start several processes each, but mostly wait (graces, TTLs,
+ * outages); the browser files run last, one at a time.
  */
 export default defineConfig({
   test: {
@@ -48,7 +49,9 @@ export default defineConfig({
           include: ['test/cluster/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 60_000,
-          maxWorkers: 1,
+          // with the redis-cluster project: two files at a time (most of a cluster file's time is waiting for
+          // graces, TTLs and outages, not CPU)
+          maxWorkers: 2,
           sequence: { groupOrder: 1 },
         },
       },
@@ -105,9 +108,9 @@ export default defineConfig({
           globalSetup: ['test/helpers/global-redis-cluster.ts'],
           testTimeout: 120_000,
           hookTimeout: 60_000,
-          // one file at a time (node processes and six redis-servers on two cores), after the browser files
-          maxWorkers: 1,
-          sequence: { groupOrder: 3 },
+          // beside the cluster files (group 1, two files at a time)
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

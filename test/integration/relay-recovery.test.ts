@@ -91,7 +91,7 @@ describe('outbox relay recovery', () => {
       tries.push(Date.now());
       return Promise.reject(new Error('queue side away'));
     };
-    const down = { receipts: { addBulk: refuse }, events: { addBulk: refuse } } as unknown as RelayQueues;
+    const down = { receipts: [{ addBulk: refuse }], events: [{ addBulk: refuse }] } as unknown as RelayQueues;
     let deferred = 0;
     const relay = relayOf(t, down, 'n~1', { maxPending: 2, onDeferred: (n: number) => (deferred += n) });
 

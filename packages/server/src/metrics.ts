@@ -94,7 +94,7 @@ export class NodeMetrics {
   });
   readonly pubsubReceived = new Counter({
     name: 'ios_pubsub_received_total',
-    help: 'Sharded pub/sub messages this node received from the Socket.IO adapter (fan-out cost)',
+    help: 'Sharded pub/sub messages this node received: routed pushes and the adapter (fan-out cost; route probes not counted)',
     registers: [this.registry],
   });
   readonly keyspaceEvents = new Counter({

@@ -54,6 +54,12 @@ interface ShardedPubSub {
 
 /** What a node publishes on its own channel to learn whether Redis still delivers the channel to it. */
 const PROBE = '{"probe":1}';
+const PROBE_BYTES = Buffer.from(PROBE);
+
+/** Whether a message of a route channel is a probe (which carries no push: not fan-out cost). */
+export function isProbe(message: Buffer | string): boolean {
+  return typeof message === 'string' ? message === PROBE : message.equals(PROBE_BYTES);
+}
 
 export interface RouteChannelOptions {
   pub: RedisClient;

@@ -6,6 +6,7 @@ import {
   type EventItem,
   type Fencing,
   type Logger,
+  type ReceiptsItem,
 } from '@io-session/store';
 import { openRelayQueues, queuePrefixes, type RelayQueues } from '@io-session/worker';
 import type { Namespace, Server } from 'socket.io';
@@ -18,7 +19,7 @@ import { startPushConsumer, type PushConsumer } from '../delivery/push-consumer.
 import type { Pusher } from '../delivery/pusher.js';
 import { pushToGroup, pushToTokens } from '../delivery/recipients.js';
 import type { OutboxRelay } from '../delivery/relay.js';
-import type { RouteChannel } from '../delivery/route-channel.js';
+import { isProbe, type RouteChannel } from '../delivery/route-channel.js';
 import type { SessionHandlerEvents } from '../events.js';
 import { NodeMetrics } from '../metrics.js';
 import type { ResolvedOptions } from '../options.js';
@@ -71,7 +72,9 @@ export class NodeRuntime {
     this.tracing = o.tracing ? new NodeTracing(o.nodeId) : undefined;
     this.containment = new Containment(this.metrics, o.logger);
     this.clients = openRedisClients(o.redis, o.nodeId, o.logger);
-    this.clients.sub.on('smessageBuffer', () => this.metrics.pubsubReceived.inc());
+    this.clients.sub.on('smessageBuffer', (_channel: Buffer, message: Buffer) => {
+      if (!isProbe(message)) this.metrics.pubsubReceived.inc();
+    });
     this.store = new SessionStore({
       redis: this.clients.commands,
       prefix: o.prefix,
@@ -109,17 +112,20 @@ export class NodeRuntime {
     this.protocol = parts.protocol;
     this.registration = parts.registration;
     this.pusher = parts.pusher;
-    this.store.acks.onReceipts = (item) => {
-      this.relay.enqueue([item]);
-      for (const r of item.receipts)
-        this.events.emit(
-          'delivered',
-          { token: r.token, data: r.data, id: r.id, ...(r.group !== undefined ? { group: r.group } : {}) },
-          r,
-        );
-    };
+    this.store.acks.onReceipts = (item) => this.#receipted(item);
     attachToSocketIo(this, () => this.#draining);
     registerGauges(this);
+  }
+
+  /** Receipts the store wrote to the outbox: to the relay and the in-process `delivered` listeners. */
+  #receipted(item: ReceiptsItem): void {
+    this.relay.enqueue([item]);
+    for (const r of item.receipts)
+      this.events.emit(
+        'delivered',
+        { token: r.token, data: r.data, id: r.id, ...(r.group !== undefined ? { group: r.group } : {}) },
+        r,
+      );
   }
 
   /** Session events the store returned: to the relay, the metrics, the log and the in-process listeners. */
